@@ -1,0 +1,111 @@
+/**
+ * Runner child process: hosts one model and answers the protocol in protocol.ts over IPC.
+ * A native crash here takes down only this process; the API process sees the exit and recovers.
+ */
+import { toErrorData } from "../errors.js";
+import type { GenerateEvent } from "../types.js";
+import { ModelHost } from "./model-host.js";
+import type { FromRunner, ToRunner } from "./protocol.js";
+
+if (!process.send) {
+  console.error("lmx runner: must be started by the LMX server (no IPC channel)");
+  process.exit(2);
+}
+
+const send = (message: FromRunner) => {
+  // The parent may already be gone (it was killed); nothing useful can be done with the error then.
+  if (process.connected) process.send!(message);
+};
+const log = (level: "debug" | "info" | "warn" | "error", message: string) => send({ t: "log", level, message });
+
+let host: ModelHost | null = null;
+const running = new Map<number, AbortController>();
+
+/**
+ * Events are batched per generation. The first event after a quiet spell goes out on the next turn
+ * of the event loop (time to first token is not delayed); while tokens stream, events are sent at
+ * most every `streamIntervalMs`, so the API process and the client wake once per batch instead of
+ * once per token — on a machine with few cores those wake-ups compete with the model's own threads.
+ */
+const outbox = new Map<number, GenerateEvent[]>();
+let flushTimer: NodeJS.Immediate | NodeJS.Timeout | null = null;
+let lastFlush = 0;
+let streamIntervalMs = 0;
+function queueEvent(id: number, event: GenerateEvent) {
+  const batch = outbox.get(id);
+  if (batch) batch.push(event);
+  else outbox.set(id, [event]);
+  if (flushTimer) return;
+  const wait = lastFlush + streamIntervalMs - performance.now();
+  flushTimer = wait <= 0 ? setImmediate(flush) : setTimeout(flush, wait);
+}
+function flush() {
+  if (flushTimer) {
+    clearTimeout(flushTimer as NodeJS.Timeout);
+    clearImmediate(flushTimer as NodeJS.Immediate);
+    flushTimer = null;
+  }
+  lastFlush = performance.now();
+  for (const [id, events] of outbox) send({ t: "events", id, events });
+  outbox.clear();
+}
+
+async function handle(message: ToRunner): Promise<void> {
+  switch (message.t) {
+    case "load": {
+      try {
+        streamIntervalMs = message.options.streamIntervalMs;
+        host = await ModelHost.load(message.options, log);
+        send({ t: "loaded", info: host.info });
+      } catch (err) {
+        send({ t: "load_failed", error: toErrorData(err) });
+      }
+      return;
+    }
+    case "abort":
+      running.get(message.id)?.abort();
+      return;
+    case "shutdown":
+      for (const controller of running.values()) controller.abort();
+      await host?.dispose().catch(() => {});
+      process.exit(0);
+      return;
+    default:
+      break;
+  }
+
+  const { id } = message;
+  const controller = new AbortController();
+  running.set(id, controller);
+  try {
+    if (!host) throw new Error("no model loaded");
+    let value;
+    switch (message.t) {
+      case "generate":
+        value = await host.generate(message.request, (event) => queueEvent(id, event), controller.signal);
+        break;
+      case "embed":
+        value = await host.embed(message.request, controller.signal);
+        break;
+      case "tokenize":
+        value = host.tokenize(message.text);
+        break;
+      case "stats":
+        value = host.stats();
+        break;
+    }
+    flush();
+    send({ t: "result", id, value });
+  } catch (err) {
+    flush();
+    send({ t: "error", id, error: toErrorData(err) });
+  } finally {
+    running.delete(id);
+  }
+}
+
+process.on("message", (message: ToRunner) => {
+  void handle(message);
+});
+// The API process going away (crash, kill -9) must not leave a model loaded in memory.
+process.on("disconnect", () => process.exit(0));
