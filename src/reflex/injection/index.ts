@@ -1,0 +1,3 @@
+export type { ContextAdjustment, InjectionCategory, InjectionDetectorOptions, InjectionMatch, Obfuscation } from "./types.js";
+export { CATEGORY_SEVERITY } from "./types.js";
+export { createInjectionDetector, type InjectionDetector } from "./detector.js";
