@@ -24,6 +24,31 @@ export const samplingDefaultsSchema = z
   })
   .strict();
 
+/**
+ * Speculative decoding (node-llama-cpp's token predictors): draft tokens are checked by the model in
+ * one batch, so output is exactly what plain decoding gives; only its speed changes.
+ */
+export const speculativeSchema = z
+  .object({
+    /** A smaller model with the same vocabulary (id or .gguf path) that drafts the next tokens. */
+    draft_model: z.string().min(1).optional(),
+    /** Prompt-lookup decoding: draft the tokens that followed the last few generated ones in the prompt. */
+    prompt_lookup: z.boolean().optional(),
+    /** Most tokens drafted at a time (default 16 with a draft model, 3 with prompt lookup). */
+    max_draft_tokens: positiveInt().max(64).optional(),
+    /**
+     * Draft model only: tokens the model waits for the draft model to draft before each step (default:
+     * max_draft_tokens, drafting then checking in turn as llama.cpp does; 0 drafts alongside the model
+     * and uses whatever is ready, which pays only when the draft model has cores of its own).
+     */
+    min_draft_tokens: z.number().int().min(0).max(64).optional(),
+    /** Draft model only: stop drafting at a token the draft model is less sure of than this (default 0.6). */
+    min_confidence: z.number().min(0).max(1).optional(),
+  })
+  .strict()
+  .refine((value) => !(value.draft_model && value.prompt_lookup), "set either draft_model or prompt_lookup, not both")
+  .refine((value) => value.draft_model !== undefined || value.prompt_lookup !== undefined, "set draft_model or prompt_lookup");
+
 /** Settings a model can override individually (config `models.<id>`, presets, load requests). */
 export const modelSettingsSchema = z
   .object({
@@ -38,6 +63,10 @@ export const modelSettingsSchema = z
     /** Tokens evaluated per batch during prompt processing. */
     batch_size: positiveInt().optional(),
     flash_attention: z.boolean().optional(),
+    /** Reuse the KV cache of the longest matching prompt prefix across requests (default on). */
+    prefix_cache: z.boolean().optional(),
+    /** Speculative decoding with a draft model or prompt lookup (default off). */
+    speculative: speculativeSchema.nullable().optional(),
     /** How long the model stays loaded after its last request (Ollama's keep_alive). */
     keep_alive: keepAlive().optional(),
   })

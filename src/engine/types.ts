@@ -145,6 +145,11 @@ export interface RunnerStats {
   rssBytes: number;
 }
 
+/** How a model decodes speculatively (resolved from the `speculative` setting). */
+export type SpeculativeOptions =
+  | { kind: "draft"; draftId: string; draftPath: string; minTokens: number; maxTokens: number; minConfidence: number }
+  | { kind: "prompt_lookup"; maxTokens: number };
+
 /** The loaded-model settings a runner needs (resolved from config, presets and the load request). */
 export interface LoadOptions {
   id: string;
@@ -156,6 +161,10 @@ export interface LoadOptions {
   gpuLayers: "auto" | "max" | number;
   batchSize: number | null;
   flashAttention: boolean | null;
+  /** Reuse cached prompt prefixes across requests. */
+  prefixCache: boolean;
+  /** Speculative decoding, or null for plain decoding. */
+  speculative: SpeculativeOptions | null;
   /** Streamed events are sent from the runner at most this often (ms); 0 sends every token at once. */
   streamIntervalMs: number;
 }

@@ -3,7 +3,7 @@ import type { LmxConfig, ModelSettings } from "../config/schema.js";
 import { insufficientStorage, LmxError, modelNotFound, unavailable } from "../errors.js";
 import { LoadedModel } from "../engine/loaded-model.js";
 import { defaultThreads } from "../engine/threads.js";
-import type { LoadOptions } from "../engine/types.js";
+import type { LoadOptions, SpeculativeOptions } from "../engine/types.js";
 import type { EventBus, LmxEvents } from "../telemetry/events.js";
 import type { Logger } from "../telemetry/logger.js";
 import { estimateMemory, readGgufSummary, type MemoryEstimate } from "./gguf-info.js";
@@ -96,7 +96,7 @@ export class ModelManager {
    * The model a request names, loading it just in time when it is on disk (and JIT is on). A request's
    * keep_alive replaces the model's for the time after this request.
    */
-  async use(name: string, options: { keepAlive?: KeepAlive; signal?: AbortSignal } = {}): Promise<LoadedModel> {
+  async use(name: string, options: { keepAlive?: KeepAlive; signal?: AbortSignal; overrides?: ModelSettings } = {}): Promise<LoadedModel> {
     const loaded = this.entries.get(name);
     if (loaded) {
       if (options.keepAlive !== undefined && !loaded.pinned) loaded.keepAliveMs = parseKeepAlive(options.keepAlive);
@@ -105,7 +105,7 @@ export class ModelManager {
     const pending = this.loading.get(name);
     if (pending) return pending;
     if (!this.deps.config().jit_loading || !this.deps.registry.find(name)) throw modelNotFound(name);
-    return this.load(name, { keepAlive: options.keepAlive, signal: options.signal });
+    return this.load(name, { keepAlive: options.keepAlive, signal: options.signal, overrides: options.overrides });
   }
 
   /** After a request: a keep-alive of 0 unloads the model as soon as it is idle. */
@@ -142,9 +142,36 @@ export class ModelManager {
       gpuLayers: config.gpu === "cpu" ? 0 : (settings.gpu_layers ?? "auto"),
       batchSize: settings.batch_size ?? null,
       flashAttention: settings.flash_attention ?? null,
+      prefixCache: settings.prefix_cache ?? true,
+      speculative: this.speculativeOptions(settings),
       streamIntervalMs: config.runner.stream_interval_ms,
     };
     return { options, settings };
+  }
+
+  private speculativeOptions(settings: ModelSettings): SpeculativeOptions | null {
+    const spec = settings.speculative;
+    if (!spec) return null;
+    if (spec.prompt_lookup) return { kind: "prompt_lookup", maxTokens: spec.max_draft_tokens ?? 3 };
+    if (!spec.draft_model) return null;
+    const draft = this.deps.registry.find(spec.draft_model);
+    if (!draft) {
+      throw new LmxError(`The draft model '${spec.draft_model}' (speculative.draft_model) was not found.`, {
+        status: 400,
+        type: "invalid_request_error",
+        code: "model_not_found",
+        param: "speculative.draft_model",
+      });
+    }
+    const maxTokens = spec.max_draft_tokens ?? 16;
+    return {
+      kind: "draft",
+      draftId: draft.id,
+      draftPath: draft.path,
+      minTokens: Math.min(spec.min_draft_tokens ?? maxTokens, maxTokens),
+      maxTokens,
+      minConfidence: spec.min_confidence ?? 0.6,
+    };
   }
 
   async load(idOrPath: string, request: LoadRequest = {}): Promise<LoadedModel> {
@@ -193,12 +220,19 @@ export class ModelManager {
   private async spawn(options: LoadOptions, hold: { pinned: boolean; keepAliveMs: number | null }, signal?: AbortSignal): Promise<LoadedModel> {
     const config = this.deps.config();
     const log = this.deps.log.child({ model: options.id });
-    const memory = await estimateMemory(options.path, {
+    const shape = {
       contextSize: options.contextSize ?? defaultContextSize,
       parallel: options.parallel,
       gpuLayers: options.gpuLayers === 0 ? 0 : typeof options.gpuLayers === "number" ? options.gpuLayers : 0,
       batchSize: options.batchSize ?? undefined,
-    });
+    };
+    const memory = await estimateMemory(options.path, shape);
+    if (options.speculative?.kind === "draft") {
+      // The draft model runs beside it in the same runner, with a context of the same shape.
+      const draft = await estimateMemory(options.speculative.draftPath, shape);
+      memory.ramBytes += draft.ramBytes;
+      memory.vramBytes += draft.vramBytes;
+    }
     await this.makeRoom(options.id, memory.ramBytes + memory.vramBytes);
 
     const started = performance.now();
@@ -311,7 +345,9 @@ function sameSettings(a: LoadOptions, b: LoadOptions): boolean {
     a.threads === b.threads &&
     a.gpuLayers === b.gpuLayers &&
     a.batchSize === b.batchSize &&
-    a.flashAttention === b.flashAttention
+    a.flashAttention === b.flashAttention &&
+    a.prefixCache === b.prefixCache &&
+    JSON.stringify(a.speculative) === JSON.stringify(b.speculative)
   );
 }
 

@@ -30,10 +30,11 @@ export const presetSchema = z
       })
       .strict()
       .default({}),
-    /** Load settings for the model when the preset loads it. */
+    /**
+     * Load settings for the model when a request through this preset loads it (just in time), e.g.
+     * `speculative`, `prefix_cache`, `parallel`, `context_size`. A model already loaded keeps its own.
+     */
     load: modelSettingsSchema.optional(),
-    /** Speculative decoding settings for this preset's model (see the serving-performance docs). */
-    speculative: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 

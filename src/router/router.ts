@@ -1,4 +1,5 @@
 import type { KeepAlive } from "../config/duration.js";
+import type { ModelSettings } from "../config/schema.js";
 import { modelNotFound } from "../errors.js";
 import type { LoadedModel } from "../engine/loaded-model.js";
 import type { ModelManager } from "../models/lifecycle.js";
@@ -32,10 +33,10 @@ const fallbackAliases = new Set(["auto", "chat", "code", "reasoning"]);
 export class ModelRouter {
   constructor(private readonly deps: RouterDeps) {}
 
-  async resolve(name: string, options: { keepAlive?: KeepAlive; signal?: AbortSignal } = {}): Promise<Resolution> {
+  async resolve(name: string, options: { keepAlive?: KeepAlive; signal?: AbortSignal; overrides?: ModelSettings } = {}): Promise<Resolution> {
     const preset = this.findPreset(name);
     if (preset) {
-      const inner = await this.resolve(preset.model, options);
+      const inner = await this.resolve(preset.model, { ...options, overrides: preset.load ?? options.overrides });
       return { model: inner.model, preset, via: name };
     }
     const candidates = this.deps.aliases()[name];

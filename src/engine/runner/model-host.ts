@@ -1,5 +1,7 @@
 import {
+  DraftSequenceTokenPredictor,
   getLlama,
+  InputLookupTokenPredictor,
   LlamaLogLevel,
   resolveChatWrapper,
   type ChatWrapper,
@@ -9,6 +11,7 @@ import {
   type LlamaGrammar,
   type LlamaModel,
   type Token,
+  type TokenPredictor,
 } from "node-llama-cpp";
 import { randomInt } from "node:crypto";
 import { invalidRequest, LmxError } from "../../errors.js";
@@ -26,6 +29,7 @@ import type {
   LoadOptions,
   ModelInfo,
   RunnerStats,
+  SpeculativeOptions,
 } from "../types.js";
 import { DecodeBatcher } from "./decode-batcher.js";
 import { generateChoice, type ToolPlan } from "./generate.js";
@@ -67,6 +71,8 @@ export class ModelHost {
     private readonly tuner: ThreadTuner,
     private readonly chatWrapper: ChatWrapper,
     readonly info: ModelInfo,
+    /** Speculative decoding with a draft model: that model and its context (disposed with this one). */
+    private readonly draft: { model: LlamaModel; context: LlamaContext } | null,
   ) {
     this.toolSyntax = toolCallSyntax(model, chatWrapper);
   }
@@ -100,7 +106,16 @@ export class ModelHost {
         ...(options.flashAttention !== null ? { flashAttention: options.flashAttention } : {}),
         createSignal: signal,
       });
-      const sequences = Array.from({ length: options.parallel }, () => context.getSequence());
+      let draft: { model: LlamaModel; context: LlamaContext } | null = null;
+      try {
+        draft = await loadDraft(llama, model, options, contextSize, signal);
+      } catch (err) {
+        await context.dispose();
+        throw err;
+      }
+      const sequences = Array.from({ length: options.parallel }, () =>
+        context.getSequence({ tokenPredictor: tokenPredictor(options.speculative, draft?.context) }),
+      );
       const chatWrapper = resolveChatWrapper(model);
       const template = model.fileInfo.metadata.tokenizer?.chat_template;
       const info: ModelInfo = {
@@ -123,7 +138,7 @@ export class ModelHost {
           vramBytes: model.memoryUsage.vram + context.memoryUsage.vram,
         },
       };
-      return new ModelHost(options, llama, model, context, new SequencePool(sequences, true), batcher, tuner, chatWrapper, info);
+      return new ModelHost(options, llama, model, context, new SequencePool(sequences, options.prefixCache), batcher, tuner, chatWrapper, info, draft);
     } catch (err) {
       await model.dispose();
       throw err;
@@ -140,6 +155,10 @@ export class ModelHost {
     const baseSeed = request.sampling.seed ?? randomInt(0, 2 ** 31);
 
     const lease = await this.pool.acquire(prompt.tokens, signal);
+    const predictor = lease.sequence.tokenPredictor;
+    // Prompt lookup drafts from this request's prompt.
+    if (predictor instanceof InputLookupTokenPredictor) predictor.updateInputTokens(prompt.tokens);
+    const predictionsBefore = predictor ? lease.sequence.tokenPredictions : null;
     let completionTokens = 0;
     let firstTokenAt: number | null = null;
     try {
@@ -177,8 +196,12 @@ export class ModelHost {
     }
     this.promptTokens += prompt.tokens.length - lease.cachedTokens;
     const now = performance.now();
+    const predictions = predictionsBefore ? lease.sequence.tokenPredictions : null;
     return {
       usage: { promptTokens: prompt.tokens.length, completionTokens, cachedTokens: lease.cachedTokens },
+      ...(predictionsBefore && predictions
+        ? { draft: { accepted: predictions.validated - predictionsBefore.validated, rejected: predictions.refuted - predictionsBefore.refuted } }
+        : {}),
       timings: {
         promptMs: (firstTokenAt ?? now) - started,
         firstTokenMs: firstTokenAt === null ? null : firstTokenAt - started,
@@ -240,6 +263,10 @@ export class ModelHost {
   async dispose(): Promise<void> {
     if (this.embeddingContext) await (await this.embeddingContext.catch(() => null))?.dispose();
     await this.context.dispose();
+    if (this.draft) {
+      await this.draft.context.dispose();
+      await this.draft.model.dispose();
+    }
     await this.model.dispose();
     await this.llama.dispose();
   }
@@ -346,6 +373,52 @@ export class ModelHost {
     }
     return grammar;
   }
+}
+
+/**
+ * The draft model of speculative decoding, with a context of the same shape as the model's: one
+ * draft sequence per sequence. It must share the model's vocabulary, or its drafts mean nothing.
+ */
+async function loadDraft(
+  llama: Llama,
+  model: LlamaModel,
+  options: LoadOptions,
+  contextSize: number,
+  signal: AbortSignal | undefined,
+): Promise<{ model: LlamaModel; context: LlamaContext } | null> {
+  const spec = options.speculative;
+  if (spec?.kind !== "draft") return null;
+  const draftModel = await llama.loadModel({ modelPath: spec.draftPath, gpuLayers: options.gpuLayers, loadSignal: signal });
+  try {
+    if (draftModel.tokens.bos !== model.tokens.bos || draftModel.tokens.eos !== model.tokens.eos || draftModel.fileInfo.metadata.tokenizer?.ggml?.tokens?.length !== model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length) {
+      throw invalidRequest(
+        `The draft model '${spec.draftId}' does not share the vocabulary of '${options.id}'; speculative decoding needs a draft model of the same family.`,
+        "speculative.draft_model",
+      );
+    }
+    const context = await draftModel.createContext({
+      contextSize: Math.min(contextSize, draftModel.trainContextSize),
+      sequences: options.parallel,
+      threads: options.threads,
+      createSignal: signal,
+    });
+    return { model: draftModel, context };
+  } catch (err) {
+    await draftModel.dispose();
+    throw err;
+  }
+}
+
+function tokenPredictor(spec: SpeculativeOptions | null, draftContext: LlamaContext | undefined): TokenPredictor | undefined {
+  if (spec?.kind === "prompt_lookup") return new InputLookupTokenPredictor({ predictionLength: { max: spec.maxTokens } });
+  if (spec?.kind === "draft" && draftContext) {
+    return new DraftSequenceTokenPredictor(draftContext.getSequence(), {
+      minTokens: spec.minTokens,
+      maxTokens: spec.maxTokens,
+      minConfidence: spec.minConfidence,
+    });
+  }
+  return undefined;
 }
 
 function normalize(vector: readonly number[]): number[] {

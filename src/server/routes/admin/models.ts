@@ -1,8 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { isKeepAlive } from "../../../config/duration.js";
+import { speculativeSchema } from "../../../config/schema.js";
 import { conflict, modelNotFound, notFound } from "../../../errors.js";
 import type { LoadedModel } from "../../../engine/loaded-model.js";
+import type { SpeculativeOptions } from "../../../engine/types.js";
 import { readGgufSummary } from "../../../models/gguf-info.js";
 import type { ModelFile } from "../../../models/registry.js";
 import { removeModelFiles } from "../../../models/remove.js";
@@ -15,6 +17,8 @@ const loadSchema = z.object({
   context_size: z.number().int().min(16).optional(),
   threads: z.number().int().min(1).max(1024).optional(),
   gpu_layers: z.union([z.literal("auto"), z.literal("max"), z.number().int().min(0)]).optional(),
+  prefix_cache: z.boolean().optional(),
+  speculative: speculativeSchema.nullable().optional(),
   keep_alive: z
     .union([z.string(), z.number()])
     .refine(isKeepAlive, "expected a duration such as 30s, 5m, 1h, a number of seconds, 0, or -1")
@@ -22,6 +26,13 @@ const loadSchema = z.object({
 });
 
 const unloadSchema = z.object({ model: z.string().min(1) });
+
+function speculativeStatus(spec: SpeculativeOptions | null) {
+  if (!spec) return null;
+  return spec.kind === "draft"
+    ? { draft_model: spec.draftId, min_draft_tokens: spec.minTokens, max_draft_tokens: spec.maxTokens, min_confidence: spec.minConfidence }
+    : { prompt_lookup: true, max_draft_tokens: spec.maxTokens };
+}
 
 /** A loaded model as the admin API shows it. */
 export async function loadedModelStatus(services: Services, model: LoadedModel) {
@@ -38,6 +49,8 @@ export async function loadedModelStatus(services: Services, model: LoadedModel) 
     gpu: model.info.gpu,
     gpu_layers: model.info.gpuLayers,
     chat_template: model.info.chatTemplate,
+    prefix_cache: model.options.prefixCache,
+    speculative: speculativeStatus(model.options.speculative),
     size_bytes: model.info.sizeBytes,
     memory_bytes: hold?.memory_bytes ?? null,
     in_flight: model.scheduler.inFlight,
@@ -99,7 +112,14 @@ export async function adminModelRoutes(app: FastifyInstance, services: Services)
   app.post("/admin/models/load", async (request) => {
     const body = parseBody(loadSchema, request.body);
     const model = await services.models.load(body.model, {
-      overrides: { parallel: body.parallel, context_size: body.context_size, threads: body.threads, gpu_layers: body.gpu_layers },
+      overrides: {
+        parallel: body.parallel,
+        context_size: body.context_size,
+        threads: body.threads,
+        gpu_layers: body.gpu_layers,
+        prefix_cache: body.prefix_cache,
+        speculative: body.speculative,
+      },
       keepAlive: body.keep_alive,
       // Loaded on purpose, as with `lms load`: it stays until unloaded (or evicted), unless told otherwise.
       defaultKeepAlive: -1,
