@@ -11,6 +11,7 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { buildApp } from "../../src/server/app.js";
+import { ReflexGate } from "../../src/server/reflex-gate.js";
 import type { Services } from "../../src/server/services.js";
 import { EventBus } from "../../src/telemetry/events.js";
 import { armOf, judgeAnswer, lastUser, startScriptedOcto, waitForTask, type ScriptedOcto } from "./support/scripted-octo.js";
@@ -22,6 +23,7 @@ let octo: ScriptedOcto;
 let app: FastifyInstance;
 let port: number;
 let home: string;
+let services: Services;
 
 beforeAll(async () => {
   octo = await startScriptedOcto({
@@ -46,9 +48,13 @@ beforeAll(async () => {
     },
   });
   // Only what the /octo routes and the app's hooks use; the rest of LMX is not needed here.
-  const services = {
-    config: () => parseConfig({}),
-    log: (await import("pino")).pino({ level: "silent" }),
+  const config = parseConfig({});
+  const log = (await import("pino")).pino({ level: "silent" });
+  services = {
+    config: () => config,
+    log,
+    // The rate-limit hook on /octo asks the reflex gate (off by default, as here).
+    reflex: new ReflexGate(() => config.reflex, log),
     events: new EventBus(),
     metrics: { record: () => {} },
     octo: octo.octo,
@@ -63,6 +69,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
+  await services?.reflex.close();
   await octo?.close();
   rmSync(home, { recursive: true, force: true });
 });
