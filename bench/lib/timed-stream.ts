@@ -1,0 +1,106 @@
+import type { StreamTiming } from "./completion-stream.js";
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number | null;
+}
+
+/** A streamed completion with the arrival time of every text chunk, and the usage the server reported. */
+export interface TimedStream extends StreamTiming {
+  /** performance.now() of each read that carried text, in order (one per token when the server sends one per token). */
+  textAt: number[];
+  usage: Usage | null;
+  /** The client stopped reading (its signal fired) before the stream ended. */
+  aborted: boolean;
+}
+
+export interface TimedStreamOptions {
+  headers?: Record<string, string>;
+  /** Stops reading and closes the connection (the server then stops generating). */
+  signal?: AbortSignal;
+  /** Called as each text chunk arrives, e.g. to start something once a stream is decoding. */
+  onText?(at: number): void;
+}
+
+/**
+ * POSTs a streamed `/v1/completions` request and records when each text chunk arrives, from the
+ * client's side. Like completion-stream.ts's streamCompletion, with what the serving benchmarks also
+ * need: every chunk's time (inter-token gaps), the usage's `prompt_tokens_details.cached_tokens`
+ * (prefix caching), request headers and a way to stop a stream midway.
+ */
+export async function timedStream(url: string, body: Record<string, unknown>, options: TimedStreamOptions = {}): Promise<TimedStream> {
+  const startAt = performance.now();
+  const textAt: number[] = [];
+  let usage: Usage | null = null;
+  let textChunks = 0;
+  const result = (aborted: boolean): TimedStream => ({
+    startAt,
+    firstAt: textAt[0] ?? 0,
+    lastAt: textAt[textAt.length - 1] ?? 0,
+    tokens: usage?.completion_tokens ?? textChunks,
+    textAt,
+    usage,
+    aborted,
+  });
+
+  let response: Response;
+  try {
+    response = await fetch(`${url}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...options.headers },
+      body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+      signal: options.signal,
+    });
+  } catch (err) {
+    if (options.signal?.aborted) return result(true);
+    throw err;
+  }
+  if (!response.ok || !response.body) throw new Error(`${url}: HTTP ${response.status} ${await response.text()}`);
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const now = performance.now();
+      buffered += decoder.decode(value, { stream: true });
+      // Several SSE frames can arrive in one read; they arrived together, so they share its time.
+      let carriedText = false;
+      let cut;
+      while ((cut = buffered.indexOf("\n\n")) !== -1) {
+        const frame = buffered.slice(0, cut).trim();
+        buffered = buffered.slice(cut + 2);
+        if (!frame.startsWith("data:")) continue;
+        const data = frame.slice(5).trim();
+        if (data === "[DONE]") continue;
+        const chunk = JSON.parse(data) as {
+          choices?: Array<{ text?: string }>;
+          usage?: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens?: number } } | null;
+          error?: { message: string };
+        };
+        if (chunk.error) throw new Error(`${url}: stream error: ${chunk.error.message}`);
+        if (chunk.usage) {
+          usage = {
+            prompt_tokens: chunk.usage.prompt_tokens,
+            completion_tokens: chunk.usage.completion_tokens,
+            cached_tokens: chunk.usage.prompt_tokens_details?.cached_tokens ?? null,
+          };
+        }
+        if (chunk.choices?.[0]?.text) {
+          textChunks++;
+          carriedText = true;
+        }
+      }
+      if (carriedText) {
+        textAt.push(now);
+        options.onText?.(now);
+      }
+    }
+  } catch (err) {
+    if (options.signal?.aborted) return result(true);
+    throw err;
+  }
+  return result(false);
+}
