@@ -114,7 +114,7 @@ describe("speculative decoding and the prefix-cache switch", () => {
   });
 
   it("shows each model's decoding settings in the admin API", async () => {
-    const status = await json<{ loaded: Array<{ id: string; prefix_cache: boolean; speculative: unknown }> }>(await server.get("/admin/models"));
+    const status = (await json(await server.get("/admin/models"))) as { loaded: Array<{ id: string; prefix_cache: boolean; speculative: unknown }> };
     const byId = new Map(status.loaded.map((model) => [model.id, model]));
     expect(byId.get("spec-plain")).toMatchObject({ prefix_cache: true, speculative: null });
     expect(byId.get("spec-nocache")).toMatchObject({ prefix_cache: false });
@@ -125,14 +125,14 @@ describe("speculative decoding and the prefix-cache switch", () => {
   it("refuses a load whose draft model does not exist, or does not share the vocabulary", async () => {
     const missing = await server.post("/admin/models/load", { model: "spec-plain", speculative: { draft_model: "no-such-model" } });
     expect(missing.status).toBe(400);
-    const body = await json<{ error: { param: string; code: string } }>(missing);
+    const body = await json(missing);
     expect(body.error).toMatchObject({ param: "speculative.draft_model", code: "model_not_found" });
 
     const both = await server.post("/admin/models/load", { model: "spec-plain", speculative: { draft_model: "stories260K", prompt_lookup: true } });
     expect(both.status).toBe(400);
     const foreign = await server.post("/admin/models/load", { model: "spec-plain", speculative: { draft_model: "llama-2-tiny-random" } });
     expect(foreign.status).toBe(400);
-    expect((await json<{ error: { message: string; param: string } }>(foreign)).error).toMatchObject({
+    expect((await json(foreign)).error).toMatchObject({
       param: "speculative.draft_model",
       message: expect.stringContaining("vocabulary"),
     });
