@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { packageVersion } from "../version.js";
+import { registerBench } from "./bench.js";
 import { registerLoad } from "./load.js";
 import { registerLs } from "./ls.js";
 import { registerPs } from "./ps.js";
@@ -30,6 +31,7 @@ registerLoad(program);
 registerUnload(program);
 registerRm(program);
 registerShow(program);
+registerBench(program);
 registerService(program);
 registerTask(program);
 

@@ -98,6 +98,28 @@ describe("lmx model commands with a server", () => {
     expect(again.stderr).toMatch(/^lmx: The model 'llama-2-tiny-random' is not loaded\.\n$/);
   });
 
+  it("bench measures decode speed and time to first token per run, and prints JSON with --json", async () => {
+    const table = await lmx("bench", "stories260K", "--max-tokens", "32", "--runs", "2");
+    expect(table.stderr).toBe("");
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^stories260K · 1 thread\(s\) · prompt \d+ tokens · up to 32 tokens per run/);
+    expect(table.stdout).toMatch(/RUN\s+PROMPT\s+TOKENS\s+TTFT\s+DECODE\s+TOTAL/);
+    expect(table.stdout).toMatch(/\n1\s+\d+\s+\d+\s+[\d.]+ ms\s+[\d.]+ tok\/s/);
+    expect(table.stdout).toMatch(/decode p50 [\d.]+ tok\/s, p95 [\d.]+ tok\/s · time to first token p50 [\d.]+ ms/);
+
+    const result = JSON.parse((await lmx("bench", "stories260K", "--max-tokens", "16", "--runs", "3", "--json")).stdout);
+    expect(result.runs).toHaveLength(3);
+    expect(result.decode_tokens_per_second.p50).toBeGreaterThan(0);
+    expect(result.runs.every((r: { completion_tokens: number }) => r.completion_tokens > 1 && r.completion_tokens <= 16)).toBe(true);
+
+    const bad = await lmx("bench", "stories260K", "--runs", "0");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--runs must be a positive integer/);
+    const unknown = await lmx("bench", "no-such-model");
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no-such-model/);
+  });
+
   it("run answers a prompt, streaming, and exits", async () => {
     const answer = await lmx("run", "stories260K", "Once upon a time", "--max-tokens", "24", "--seed", "1");
     expect(answer.stderr).toBe("");
