@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { parseYaml } from "./yaml.js";
 import { z } from "zod";
 import { configSchema, type ConfigInput, type LmxConfig } from "./schema.js";
 

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { parseYaml } from "../config/yaml.js";
 import { z } from "zod";
 import { modelSettingsSchema } from "../config/schema.js";
 

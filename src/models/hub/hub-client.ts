@@ -6,7 +6,6 @@
  * Every Hub error response becomes an LmxError in `errorFromResponse`, the one place that reads the
  * Hub's X-Error-Code header.
  */
-import { listFiles, modelInfo } from "@huggingface/hub";
 import type { LmxError } from "../../errors.js";
 import type { ResolvedHubConfig } from "./config.js";
 import {
@@ -80,6 +79,7 @@ export function createHubClient(config: Pick<ResolvedHubConfig, "endpoint" | "to
     endpoint,
 
     async resolveCommit(repoId, revision, signal) {
+      const { modelInfo } = await hubLibrary();
       const info = await modelInfo({
         name: repoId,
         revision,
@@ -94,6 +94,7 @@ export function createHubClient(config: Pick<ResolvedHubConfig, "endpoint" | "to
       const files: RemoteFile[] = [];
       // expand=false: the plain tree listing already carries `lfs.oid` (the sha256) and size, and
       // expanding (last commit per file) is slower on the Hub and pages 50 entries at a time, not 1000.
+      const { listFiles } = await hubLibrary();
       for await (const entry of listFiles({
         repo: { type: "model", name: repoId },
         revision,
@@ -186,3 +187,6 @@ async function bodyMessage(res: Response): Promise<string> {
     return "";
   }
 }
+
+/** @huggingface/hub, loaded when the Hub is first asked something (not at every server start). */
+const hubLibrary = () => import("@huggingface/hub");

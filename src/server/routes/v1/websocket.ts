@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import type { RawData, WebSocket, WebSocketServer } from "ws";
 import { invalidRequest } from "../../../errors.js";
 import type { GenerateEvent, GenerateResult } from "../../../engine/types.js";
 import { matches } from "../../auth.js";
@@ -22,7 +22,10 @@ import { toChatRequest } from "./translate.js";
  */
 export function registerChatWebSocket(app: FastifyInstance, services: Services): void {
   const path = "/v1/chat/stream";
-  const wss = new WebSocketServer({ noServer: true, maxPayload: services.config().body_limit });
+  // The ws library is loaded with the first socket: most servers never see one, and start faster.
+  let wss: Promise<WebSocketServer> | null = null;
+  const socketServer = () =>
+    (wss ??= import("ws").then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, maxPayload: services.config().body_limit })));
 
   app.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? "/", "http://localhost");
@@ -39,12 +42,17 @@ export function registerChatWebSocket(app: FastifyInstance, services: Services):
         return;
       }
     }
-    wss.handleUpgrade(request, socket, head, (ws) => serveSocket(ws, services, url.searchParams.get("client_id")));
+    socketServer().then(
+      (server) => server.handleUpgrade(request, socket, head, (ws) => serveSocket(ws, services, url.searchParams.get("client_id"))),
+      () => socket.destroy(),
+    );
   });
 
   app.addHook("onClose", async () => {
-    for (const client of wss.clients) client.close(1001, "server shutting down");
-    wss.close();
+    if (!wss) return;
+    const server = await wss;
+    for (const client of server.clients) client.close(1001, "server shutting down");
+    server.close();
   });
 }
 
