@@ -76,6 +76,15 @@ describe("speculative decoding and the prefix-cache switch", () => {
     expect(metric(metrics, "lmx_speculative_tokens_total", { model: "spec-plain", outcome: "accepted" })).toBe(0);
   });
 
+  it("honours logit_bias with speculation (the draft model drafts without it)", async () => {
+    const biased = async (model: string) =>
+      (await server.openai.completions.create({ model, prompt, max_tokens: 48, temperature: 0, logit_bias: { "1": -100, "2": -100, "13": -100 } }))
+        .choices[0].text;
+    const plain = await biased("spec-plain");
+    expect(await biased("spec-draft")).toBe(plain);
+    expect(await biased("spec-lookup")).toBe(plain);
+  });
+
   it("streams the same text with speculation as without", async () => {
     const collect = async (model: string) => {
       const stream = await server.openai.chat.completions.create({

@@ -416,6 +416,10 @@ function tokenPredictor(spec: SpeculativeOptions | null, draftContext: LlamaCont
       minTokens: spec.minTokens,
       maxTokens: spec.maxTokens,
       minConfidence: spec.minConfidence,
+      // A request's logit_bias is built for the model's vocabulary object, which the draft model's
+      // context refuses; the draft drafts without it and the model, which applies it, refutes any
+      // draft the bias rules out, so the output is the same.
+      evaluateOptions: { tokenBias: undefined },
     });
   }
   return undefined;
