@@ -276,7 +276,7 @@ export function createLexer(vocabulary: Vocabulary, options: LexerOptions = {}):
 
         // ---- end of a word [start, i) ----
         const end = i;
-        n1 = Math.imul(n1 ^ h, HASH_P1) + len;
+        n1 = (Math.imul(n1 ^ h, HASH_P1) + len) | 0;
         n2 = Math.imul(n2 ^ h, HASH_P2);
         n2 ^= n2 >>> 13;
         if ((kinds & F_LETTER) !== 0 && len <= MAX_WORD_LENGTH) {
