@@ -283,11 +283,12 @@ export function createLexer(vocabulary: Vocabulary, options: LexerOptions = {}):
           let id = -1;
           let wf = 0;
           if ((kinds & F_DIGIT) === 0 && leet === 0) {
-            // vocabulary.lookup, inlined
+            // vocabulary.lookup, inlined; a slot is empty iff its length is 0 (vocabulary words are never empty)
             let slot = (h ^ (h >>> 15)) & vMask;
-            for (let v = vIds[slot]; v !== 0; v = vIds[slot]) {
-              if (vKeys[slot] === h && vLens[slot] === len) {
-                id = v - 1;
+            // Probe the one-byte lengths first (0 = empty slot): a quarter of the memory of the ids.
+            for (let l = vLens[slot]; l !== 0; l = vLens[slot]) {
+              if (l === len && vKeys[slot] === h) {
+                id = vIds[slot] - 1;
                 break;
               }
               slot = (slot + 1) & vMask;
