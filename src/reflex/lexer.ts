@@ -276,18 +276,19 @@ export function createLexer(vocabulary: Vocabulary, options: LexerOptions = {}):
 
         // ---- end of a word [start, i) ----
         const end = i;
-        n1 = Math.imul(n1 ^ h, HASH_P1) + len;
+        n1 = (Math.imul(n1 ^ h, HASH_P1) + len) | 0;
         n2 = Math.imul(n2 ^ h, HASH_P2);
         n2 ^= n2 >>> 13;
         if ((kinds & F_LETTER) !== 0 && len <= MAX_WORD_LENGTH) {
           let id = -1;
           let wf = 0;
           if ((kinds & F_DIGIT) === 0 && leet === 0) {
-            // vocabulary.lookup, inlined
+            // vocabulary.lookup, inlined; a slot is empty iff its length is 0 (vocabulary words are never empty)
             let slot = (h ^ (h >>> 15)) & vMask;
-            for (let v = vIds[slot]; v !== 0; v = vIds[slot]) {
-              if (vKeys[slot] === h && vLens[slot] === len) {
-                id = v - 1;
+            // Probe the one-byte lengths first (0 = empty slot): a quarter of the memory of the ids.
+            for (let l = vLens[slot]; l !== 0; l = vLens[slot]) {
+              if (l === len && vKeys[slot] === h) {
+                id = vIds[slot] - 1;
                 break;
               }
               slot = (slot + 1) & vMask;
@@ -481,9 +482,12 @@ export function createLexer(vocabulary: Vocabulary, options: LexerOptions = {}):
   return { lex, vocabulary };
 }
 
+/** "00".."ff": formatting a hash byte by byte is ~20x cheaper than Number#toString(16) on a non-Smi. */
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => (i + 256).toString(16).slice(1));
+
+/** Eight lower-case hex digits of x's 32 bits. */
 function hex32(x: number): string {
-  // 2^32 + x: always nine hex digits, the first of which is dropped — no padStart needed.
-  return ((x >>> 0) + 0x100000000).toString(16).slice(1);
+  return HEX_BYTE[(x >>> 24) & 255] + HEX_BYTE[(x >>> 16) & 255] + HEX_BYTE[(x >>> 8) & 255] + HEX_BYTE[x & 255];
 }
 
 function grow(ev: Int32Array, state: LexState): Int32Array<ArrayBuffer> {

@@ -126,9 +126,14 @@ export function createInjectionAnalyzer(lexer: Lexer, rules: CompiledRules, opti
 
     // Phrase rules, started from each word that can begin one.
     const starts = rules.phraseStarts;
+    const startReach = rules.phraseStartReach;
     for (let i = 0; i < nHits && raw.length < MAX_MATCHES; i++) {
       const list = starts[hVocab[i]];
       if (list === undefined) continue;
+      // Every rule starting here needs a second word within `reach` words in the same sentence: when
+      // the next vocabulary word is not, none of them can match.
+      const reach = startReach[hVocab[i]];
+      if (reach >= 0 && (i + 1 === nHits || hSeg[i + 1] !== hSeg[i] || hOrd[i + 1] > hOrd[i] + reach)) continue;
       for (let li = 0; li < list.length; li++) {
         const ri = list[li];
         const rule = rules.phrase[ri];

@@ -35,6 +35,12 @@ export interface CompiledRules {
   phrase: CompiledPhraseRule[];
   /** Per vocabulary id: indices into `phrase` of rules whose first slot the word fills. */
   phraseStarts: (number[] | undefined)[];
+  /**
+   * Per vocabulary id that starts a rule: how many words further on (ordinal difference) the second
+   * word of any of those rules may be; -1 when a one-word rule starts there. Lets the analyser skip a
+   * start word whose next vocabulary word is too far or in another sentence without trying each rule.
+   */
+  phraseStartReach: Int32Array;
   /** Per vocabulary id: structural rules anchored on the word. */
   structuralByWord: (StructuralRule[] | undefined)[];
   /** Per lexer MARK_* value: structural rules anchored on that marker. */
@@ -99,6 +105,7 @@ export function compileRules(vocab: Vocabulary): CompiledRules {
   const phraseStarts: (number[] | undefined)[] = new Array(size);
   const structuralByWord: (StructuralRule[] | undefined)[] = new Array(size);
   const structuralByMark: StructuralRule[][] = Array.from({ length: 16 }, () => []);
+  const phraseStartReach = new Int32Array(size);
   const idOf = (w: string): number => {
     const id = vocab.id(w);
     if (id < 0) throw new Error(`injection word '${w}' missing from the vocabulary`);
@@ -111,7 +118,12 @@ export function compileRules(vocab: Vocabulary): CompiledRules {
       for (const w of p.words) member[idOf(w)] = 1;
       return { member, gap: p.gap, allCaps: p.allCaps, colonAfter: p.colonAfter };
     });
-    for (let id = 0; id < size; id++) if (slots[0].member[id]) (phraseStarts[id] ??= []).push(index);
+    const reach = slots.length === 1 ? -1 : slots[1].gap + 1;
+    for (let id = 0; id < size; id++) {
+      if (!slots[0].member[id]) continue;
+      (phraseStarts[id] ??= []).push(index);
+      if (phraseStartReach[id] >= 0) phraseStartReach[id] = reach < 0 ? -1 : Math.max(phraseStartReach[id], reach);
+    }
     return {
       id: rule.id,
       category: rule.category,
@@ -129,5 +141,5 @@ export function compileRules(vocab: Vocabulary): CompiledRules {
     for (const w of rule.words ?? []) (structuralByWord[idOf(foldWord(w))] ??= []).push(rule);
     for (const m of rule.marks ?? []) structuralByMark[m].push(rule);
   }
-  return { phrase, phraseStarts, structuralByWord, structuralByMark };
+  return { phrase, phraseStarts, phraseStartReach, structuralByWord, structuralByMark };
 }

@@ -200,6 +200,16 @@ function continues(run: NumberRun, to: number, innerSep: number, lastLen: number
   return innerSep !== SEP_SPACE || run.gLen[to] === lastLen;
 }
 
+// Separator predicates and group-length shapes, defined once (not per call).
+const isDotSep = (s: number) => s === SEP_DOT;
+const isDashOrSpaceSep = (s: number) => s === SEP_DASH || s === SEP_SPACE;
+const isDateSep = (s: number) => s === SEP_SLASH || s === SEP_DASH || s === SEP_DOT;
+const isPhoneSep = (s: number) => s === SEP_SPACE || s === SEP_DASH || s === SEP_DOT || s === SEP_CLOSE_PAREN || s === SEP_OPEN_PAREN;
+const LENS_SSN: readonly number[] = [3, 2, 4];
+const LENS_NANP: readonly number[] = [3, 3, 4];
+const LENS_LOCAL: readonly number[] = [3, 4];
+const DOTTED_DOB_BEFORE = /\bd\.\s?o\.\s?b\.?\s*[:#-]?\s*$/i;
+
 const clamp = (x: number) => (x > 0.99 ? 0.99 : x < 0 ? 0 : x);
 
 /**
@@ -242,7 +252,7 @@ function matchAt(text: string, run: NumberRun, j: number, usable: number, ctx: N
   const paren = j === 0 && start < gs; // "(" before the first group
 
   // --- IPv4: four dotted groups
-  if (!plus && !paren && j + 4 <= usable && sameSeps(run, j, j + 4, (s) => s === SEP_DOT) === SEP_DOT && !(j + 4 < run.count && run.sep[j + 4] === SEP_DOT)) {
+  if (!plus && !paren && j + 4 <= usable && sameSeps(run, j, j + 4, isDotSep) === SEP_DOT && !(j + 4 < run.count && run.sep[j + 4] === SEP_DOT)) {
     const parts = [0, 1, 2, 3].map((i) => text.slice(run.gStart[j + i], run.gEnd(j + i)));
     if (ipv4Valid(parts) && !ctx.near(CTX_VERSION, start, 24)) {
       const kind = ipv4Kind(parts);
@@ -266,8 +276,8 @@ function matchAt(text: string, run: NumberRun, j: number, usable: number, ctx: N
   if (cardUsed > 0) return cardUsed;
 
   // --- SSN / ITIN: 3-2-4
-  if (!plus && !paren && lensAre(run, j, [3, 2, 4]) && j + 3 <= usable) {
-    const sep = sameSeps(run, j, j + 3, (s) => s === SEP_DASH || s === SEP_SPACE);
+  if (!plus && !paren && lensAre(run, j, LENS_SSN) && j + 3 <= usable) {
+    const sep = sameSeps(run, j, j + 3, isDashOrSpaceSep);
     if (sep > 0 && !continues(run, j + 3, sep, 4)) {
       const a = text.slice(run.gStart[j], run.gEnd(j));
       const g = text.slice(run.gStart[j + 1], run.gEnd(j + 1));
@@ -365,7 +375,7 @@ function matchAt(text: string, run: NumberRun, j: number, usable: number, ctx: N
 
 function matchDate(text: string, run: NumberRun, j: number, usable: number, ctx: NumberContext, emit: Emit): number {
   if (j + 3 > usable) return 0;
-  const sep = sameSeps(run, j, j + 3, (s) => s === SEP_SLASH || s === SEP_DASH || s === SEP_DOT);
+  const sep = sameSeps(run, j, j + 3, isDateSep);
   if (sep < 0) return 0;
   const l0 = run.gLen[j], l1 = run.gLen[j + 1], l2 = run.gLen[j + 2];
   let ok = false;
@@ -380,8 +390,9 @@ function matchDate(text: string, run: NumberRun, j: number, usable: number, ctx:
   const start = run.gStart[j];
   const end = run.gEnd(j + 2);
   // "D.O.B." is three one-letter words, so it is recognised here rather than through the vocabulary.
-  const dotted = /\bd\.\s?o\.\s?b\.?\s*[:#-]?\s*$/i.test(text.slice(Math.max(0, start - 12), start));
-  if (dotted || ctx.near(CTX_DOB, start, 40) || ctx.dobAfter(end)) emit("date_of_birth", start, end, 0.85);
+  if (ctx.near(CTX_DOB, start, 40) || ctx.dobAfter(end) || DOTTED_DOB_BEFORE.test(text.slice(Math.max(0, start - 12), start))) {
+    emit("date_of_birth", start, end, 0.85);
+  }
   return 3;
 }
 
@@ -393,7 +404,7 @@ function matchCard(text: string, run: NumberRun, j: number, usable: number, near
   } else {
     for (const shape of CARD_SHAPES) {
       if (j + shape.length > usable || !lensAre(run, j, shape)) continue;
-      const sep = sameSeps(run, j, j + shape.length, (s) => s === SEP_SPACE || s === SEP_DASH);
+      const sep = sameSeps(run, j, j + shape.length, isDashOrSpaceSep);
       if (sep < 0 || continues(run, j + shape.length, sep, shape[shape.length - 1])) continue;
       used = shape.length;
       grouped = true;
@@ -434,20 +445,19 @@ function matchPhone(text: string, run: NumberRun, j: number, usable: number, nea
   const otherCtx = nearestId !== 0 && !phoneCtx;
   const start = j === 0 ? run.start : run.gStart[j];
   const plus = j === 0 && run.plus;
-  const sepOk = (s: number) => s === SEP_SPACE || s === SEP_DASH || s === SEP_DOT || s === SEP_CLOSE_PAREN || s === SEP_OPEN_PAREN;
 
   // International: "+CC …" or "00CC …", up to 15 digits
   const intl00 = !plus && run.gLen[j] >= 2 && text.startsWith("00", run.gStart[j]) && run.gLen[j] <= 4 && j + 1 < usable;
   if (plus || intl00) {
     let digits = 0;
     let k = j;
-    while (k < usable && (k === j || sepOk(run.sep[k])) && digits + run.gLen[k] <= 15) {
+    while (k < usable && (k === j || isPhoneSep(run.sep[k])) && digits + run.gLen[k] <= 15) {
       digits += run.gLen[k];
       k++;
     }
     const all = digitsOf(text, run, j, k).slice(intl00 ? 2 : 0);
     const cc = countryCodeLength(all);
-    if (cc > 0 && all.length >= 8 && all.length <= 15 && !(k < usable && sepOk(run.sep[k]))) {
+    if (cc > 0 && all.length >= 8 && all.length <= 15 && !(k < usable && isPhoneSep(run.sep[k]))) {
       let conf = 0.85 + (phoneCtx ? 0.1 : 0);
       if (neg) conf -= 0.3;
       emit("phone", start, run.gEnd(k - 1), clamp(conf));
@@ -460,10 +470,10 @@ function matchPhone(text: string, run: NumberRun, j: number, usable: number, nea
   const parenFirst = j === 0 && run.start < run.gStart[0];
 
   // NANP: (NXX) NXX-XXXX, NXX-NXX-XXXX, NXX.NXX.XXXX, NXX NXX XXXX, 1-NXX-NXX-XXXX
-  for (const lead of [0, 1]) {
+  for (let lead = 0; lead < 2; lead++) {
     const a = j + lead;
     if (lead === 1 && !(run.gLen[j] === 1 && text[run.gStart[j]] === "1")) continue;
-    if (!lensAre(run, a, [3, 3, 4]) || a + 3 > usable) continue;
+    if (!lensAre(run, a, LENS_NANP) || a + 3 > usable) continue;
     const sepA = run.sep[a + 1];
     const sepB = run.sep[a + 2];
     let shapeConf = 0;
@@ -513,7 +523,7 @@ function matchPhone(text: string, run: NumberRun, j: number, usable: number, nea
       emit("phone", start, run.gEnd(j), 0.7);
       return 1;
     }
-    if (lensAre(run, j, [3, 4]) && j + 2 <= usable && run.sep[j + 1] === SEP_DASH && /^[2-9]/.test(d)) {
+    if (lensAre(run, j, LENS_LOCAL) && j + 2 <= usable && run.sep[j + 1] === SEP_DASH && /^[2-9]/.test(d)) {
       emit("phone", start, run.gEnd(j + 1), 0.6);
       return 2;
     }
