@@ -22,22 +22,30 @@ let host: ModelHost | null = null;
 const running = new Map<number, AbortController>();
 
 /**
- * Events are batched per generation. The first event after a quiet spell goes out on the next turn
- * of the event loop (time to first token is not delayed); while tokens stream, events are sent at
- * most every `streamIntervalMs`, so the API process and the client wake once per batch instead of
- * once per token — on a machine with few cores those wake-ups compete with the model's own threads.
+ * Events are batched. A generation's first events go out on the next turn of the event loop (time
+ * to first token is never delayed, even right after another request's flush); after that, events are
+ * sent at most every `streamIntervalMs`, so the API process and the client wake once per batch
+ * instead of once per token — on a machine with few cores those wake-ups compete with the model's own
+ * threads. A generation's last events go out as soon as it ends.
  */
 const outbox = new Map<number, GenerateEvent[]>();
+/** Generations whose first events have been queued. */
+const streaming = new Set<number>();
 let flushTimer: NodeJS.Immediate | NodeJS.Timeout | null = null;
+let flushSoon = false;
 let lastFlush = 0;
 let streamIntervalMs = 0;
 function queueEvent(id: number, event: GenerateEvent) {
   const batch = outbox.get(id);
   if (batch) batch.push(event);
   else outbox.set(id, [event]);
-  if (flushTimer) return;
-  const wait = lastFlush + streamIntervalMs - performance.now();
-  flushTimer = wait <= 0 ? setImmediate(flush) : setTimeout(flush, wait);
+  const first = !streaming.has(id);
+  if (first) streaming.add(id);
+  if (flushTimer && (flushSoon || !first)) return;
+  const wait = first ? 0 : lastFlush + streamIntervalMs - performance.now();
+  if (flushTimer) clearTimeout(flushTimer as NodeJS.Timeout);
+  flushSoon = wait <= 0;
+  flushTimer = flushSoon ? setImmediate(flush) : setTimeout(flush, wait);
 }
 function flush() {
   if (flushTimer) {
@@ -101,6 +109,7 @@ async function handle(message: ToRunner): Promise<void> {
     send({ t: "error", id, error: toErrorData(err) });
   } finally {
     running.delete(id);
+    streaming.delete(id);
   }
 }
 
