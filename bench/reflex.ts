@@ -15,7 +15,11 @@
  * `calibration` times two trivial loops over the same 1 KB in the same run (a typed-array sum and a
  * charCodeAt sum), so results from a busy or slow machine can be compared with a quiet one.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createScreener } from "../src/reflex/screen.js";
+import { startServerProcess } from "./lib/server-process.js";
 
 /** Realistic chat traffic: questions, support requests, code, numbers that are not PII. */
 const PARAGRAPHS = [
@@ -167,6 +171,7 @@ export async function benchReflex(options: { budgetMs?: number } = {}): Promise<
   cached.screen(hitText);
   const hit = measure((t) => cached.screen(t), hitText, budget / 2);
   const m1 = results.typical_1kb.batch.median;
+  const http = await measureHttp(cases.typical_1kb, cases.attack_1kb);
   return {
     unit: "microseconds per screen() call",
     node: process.version,
@@ -178,7 +183,42 @@ export async function benchReflex(options: { budgetMs?: number } = {}): Promise<
       "100kb_over_1kb": round(results.typical_100kb.batch.median / m1),
     },
     target: { typical_1kb_median_us: 10, met_by_batch_median: m1 <= 10, met_by_per_call_median: results.typical_1kb.perCall.median <= 10 },
+    http,
+    http_target: { process_p95_ms: 1, met: http.typical_1kb.p95_ms < 1 },
   };
+}
+
+/**
+ * `POST /octo/reflex/process` on the built `lmx serve` (no model), one request at a time over a
+ * kept-alive connection: the round trip a caller sees on loopback, client side, in milliseconds.
+ */
+async function measureHttp(typical: string, attack: string, requests = 500) {
+  const modelsDir = mkdtempSync(join(tmpdir(), "lmx-reflex-bench-"));
+  const server = await startServerProcess(["--models-dir", modelsDir]);
+  try {
+    const one = async (text: string) => {
+      const started = performance.now();
+      const response = await fetch(`${server.url}/octo/reflex/process`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ text }),
+      });
+      if (!response.ok) throw new Error(`/octo/reflex/process: HTTP ${response.status} ${await response.text()}`);
+      await response.json();
+      return performance.now() - started;
+    };
+    const series = async (text: string) => {
+      for (let i = 0; i < 50; i++) await one(text); // warm-up
+      const times: number[] = [];
+      for (let i = 0; i < requests; i++) times.push(await one(text));
+      times.sort((a, b) => a - b);
+      return { requests, p50_ms: Math.round(percentile(times, 0.5) * 1000) / 1000, p95_ms: Math.round(percentile(times, 0.95) * 1000) / 1000 };
+    };
+    return { typical_1kb: await series(typical), attack_1kb: await series(attack) };
+  } finally {
+    await server.stop();
+    rmSync(modelsDir, { recursive: true, force: true });
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
