@@ -16,6 +16,7 @@
  * charCodeAt sum), so results from a busy or slow machine can be compared with a quiet one.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createScreener } from "../src/reflex/screen.js";
@@ -190,25 +191,31 @@ export async function benchReflex(options: { budgetMs?: number } = {}): Promise<
 
 /**
  * `POST /octo/reflex/process` on the built `lmx serve` (no model), one request at a time over a
- * kept-alive connection: the round trip a caller sees on loopback, client side, in milliseconds.
+ * kept-alive connection (node:http, the lightest client: fetch adds its own few hundred µs): the
+ * round trip a caller sees on loopback, client side, in milliseconds.
  */
-async function measureHttp(typical: string, attack: string, requests = 500) {
+async function measureHttp(typical: string, attack: string, requests = 1000) {
   const modelsDir = mkdtempSync(join(tmpdir(), "lmx-reflex-bench-"));
   const server = await startServerProcess(["--models-dir", modelsDir]);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const { hostname, port } = new URL(server.url);
   try {
-    const one = async (text: string) => {
-      const started = performance.now();
-      const response = await fetch(`${server.url}/octo/reflex/process`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ text }),
+    const one = (text: string) =>
+      new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({ text });
+        const started = performance.now();
+        const request = http.request(
+          { host: hostname, port, path: "/octo/reflex/process", method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+          (response) => {
+            response.resume();
+            response.on("end", () => (response.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`/octo/reflex/process: HTTP ${response.statusCode}`))));
+          },
+        );
+        request.on("error", reject);
+        request.end(body);
       });
-      if (!response.ok) throw new Error(`/octo/reflex/process: HTTP ${response.status} ${await response.text()}`);
-      await response.json();
-      return performance.now() - started;
-    };
     const series = async (text: string) => {
-      for (let i = 0; i < 50; i++) await one(text); // warm-up
+      for (let i = 0; i < 100; i++) await one(text); // warm-up
       const times: number[] = [];
       for (let i = 0; i < requests; i++) times.push(await one(text));
       times.sort((a, b) => a - b);
@@ -216,6 +223,7 @@ async function measureHttp(typical: string, attack: string, requests = 500) {
     };
     return { typical_1kb: await series(typical), attack_1kb: await series(attack) };
   } finally {
+    agent.destroy();
     await server.stop();
     rmSync(modelsDir, { recursive: true, force: true });
   }
