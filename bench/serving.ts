@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { ModelHost } from "../src/engine/runner/model-host.js";
 import type { CompletionGenerateRequest, LoadOptions } from "../src/engine/types.js";
 import { testModelPath } from "../test/support/models.js";
+import { BenchHttpClient } from "./lib/http-client.js";
 import { startServerProcess } from "./lib/server-process.js";
 import { round, summary } from "./lib/stats.js";
 
@@ -130,12 +131,16 @@ async function measureHttp(o: { modelPath: string; threads: number; tokens: numb
     ["--models-dir", modelsDir, "--model", "bench", "--threads", String(o.threads), "--parallel", String(o.concurrency), "--context-size", String(o.contextSize)],
     { waitReady: true },
   );
+  const client = new BenchHttpClient(server.url, o.concurrency);
   const once = async (seed: number): Promise<RunResult> => {
+    let firstAt = 0;
+    let lastAt = 0;
+    let buffered = "";
+    let produced = 0;
     const started = performance.now();
-    const response = await fetch(`${server.url}/v1/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
+    const status = await client.post(
+      "/v1/completions",
+      {
         model: "bench",
         prompt,
         max_tokens: o.tokens,
@@ -147,30 +152,22 @@ async function measureHttp(o: { modelPath: string; threads: number; tokens: numb
         logit_bias: banEos,
         stream: true,
         stream_options: { include_usage: true },
-      }),
-    });
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let firstAt = 0;
-    let lastAt = 0;
-    let buffered = "";
-    let produced = 0;
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      const now = performance.now();
-      buffered += decoder.decode(value, { stream: true });
-      // Text frames carry `"text":"…"` with content; the usage frame comes last.
-      if (!firstAt && buffered.includes('"text":"') && !/"text":""/.test(buffered)) firstAt = now;
-      const usageAt = buffered.indexOf('"usage":{');
-      if (usageAt !== -1) {
-        produced = Number(/"completion_tokens":(\d+)/.exec(buffered.slice(usageAt))?.[1] ?? 0);
-      } else {
-        lastAt = now;
-      }
-      const cut = buffered.lastIndexOf("\n\n");
-      if (cut !== -1 && usageAt === -1) buffered = buffered.slice(cut + 2);
-    }
+      },
+      (text, now) => {
+        buffered += text;
+        // Text frames carry `"text":"…"` with content; the usage frame comes last.
+        if (!firstAt && buffered.includes('"text":"') && !/"text":""/.test(buffered)) firstAt = now;
+        const usageAt = buffered.indexOf('"usage":{');
+        if (usageAt !== -1) {
+          produced = Number(/"completion_tokens":(\d+)/.exec(buffered.slice(usageAt))?.[1] ?? 0);
+        } else {
+          lastAt = now;
+        }
+        const cut = buffered.lastIndexOf("\n\n");
+        if (cut !== -1 && usageAt === -1) buffered = buffered.slice(cut + 2);
+      },
+    );
+    if (status !== 200) throw new Error(`/v1/completions: HTTP ${status}`);
     return { ttftMs: firstAt - started, tokens: produced, decodeTokensPerSecond: ((produced - 1) / (lastAt - firstAt)) * 1000, firstAt, lastAt };
   };
   try {
@@ -179,6 +176,7 @@ async function measureHttp(o: { modelPath: string; threads: number; tokens: numb
     const concurrent = await concurrentRuns(o.runs, o.concurrency, once);
     return { single: singleSummary(single), concurrent };
   } finally {
+    client.close();
     await server.stop();
     rmSync(modelsDir, { recursive: true, force: true });
   }
