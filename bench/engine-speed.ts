@@ -1,6 +1,8 @@
 /**
  * Engine speed: decode tokens/s of LMX through HTTP (the built `lmx serve`: API process, runner process,
- * SSE), of the same engine called in this process (ModelHost), and — when `LMX_LLAMA_SERVER` names a
+ * SSE), of the same engine called in this process (ModelHost), of node-llama-cpp's own API with none of
+ * LMX's code (`sequence.evaluate`: the binding's speed, so LMX's cost and the binding's can be told
+ * apart), and — when `LMX_LLAMA_SERVER` names a
  * `llama-server` binary (scripts/build-llama-server.sh builds one from the llama.cpp source node-llama-cpp
  * bundles) — of llama.cpp's own server, on the same model file, prompt, thread count, slots, context and
  * token count. The ratios say whether LMX drives the engine as well as llama.cpp itself does.
@@ -16,7 +18,7 @@ import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { getLlama, LlamaLogLevel } from "node-llama-cpp";
+import { getLlama, LlamaLogLevel, TokenBias, type LlamaContextSequence, type Token } from "node-llama-cpp";
 import { ModelHost } from "../src/engine/runner/model-host.js";
 import type { CompletionGenerateRequest } from "../src/engine/types.js";
 import { generateModel, presets, testModelPath } from "../test/support/models.js";
@@ -53,7 +55,7 @@ export interface EngineSpeedOptions {
 const prompt = "Once upon a time, there was a little girl named Lily.";
 const contextSize = 1024;
 
-type Engine = "lmx_http" | "direct" | "llama_server";
+type Engine = "lmx_http" | "direct" | "node_llama_cpp" | "llama_server";
 /** One round: a request per stream, all at once. */
 type Round = () => Promise<StreamTiming[]>;
 
@@ -128,6 +130,11 @@ async function runCase(c: EngineSpeedCase, runs: number, llamaServerBinary: stri
     cleanups.push(() => host.dispose());
     rounds.set("direct", directRound(host, c, logitBias));
 
+    // node-llama-cpp alone, none of LMX's code: the binding's own speed, to tell LMX's cost from its.
+    const raw = await rawEngine(modelPath, c, banned);
+    cleanups.push(raw.dispose);
+    rounds.set("node_llama_cpp", raw.round);
+
     if (llamaServerBinary) {
       const server = await startLlamaServer({
         binary: llamaServerBinary,
@@ -169,6 +176,8 @@ async function runCase(c: EngineSpeedCase, runs: number, llamaServerBinary: stri
       ratios: {
         lmx_http_over_llama_server: ratio("lmx_http", "llama_server"),
         direct_over_llama_server: ratio("direct", "llama_server"),
+        node_llama_cpp_over_llama_server: ratio("node_llama_cpp", "llama_server"),
+        direct_over_node_llama_cpp: ratio("direct", "node_llama_cpp"),
         lmx_http_over_direct: ratio("lmx_http", "direct"),
       },
     };
@@ -215,6 +224,43 @@ function directRound(host: ModelHost, c: EngineSpeedCase, logitBias: Record<stri
     return { startAt, firstAt, lastAt, tokens: result.usage.completionTokens };
   };
   return () => Promise.all(Array.from({ length: c.streams }, once));
+}
+
+/**
+ * The same model, threads and sequences through node-llama-cpp's own API (`sequence.evaluate`, greedy,
+ * end-of-generation tokens banned), one sequence per stream: what the binding does without LMX.
+ */
+async function rawEngine(modelPath: string, c: EngineSpeedCase, banned: number[]) {
+  const llama = await getLlama({ gpu: false, maxThreads: c.threads, build: "never", logLevel: LlamaLogLevel.error, progressLogs: false });
+  const model = await llama.loadModel({ modelPath });
+  const context = await model.createContext({ contextSize, sequences: c.streams, threads: c.threads });
+  const sequences = Array.from({ length: c.streams }, () => context.getSequence());
+  const bias = new TokenBias(model.tokenizer);
+  for (const token of banned) bias.set(token as Token, "never");
+  let salt = 0;
+  const once = async (sequence: LlamaContextSequence): Promise<StreamTiming> => {
+    await sequence.clearHistory();
+    const startAt = performance.now();
+    // A different prompt each time, as the other engines get (their seeds differ; greedy ignores them).
+    const tokens = model.tokenize(`${prompt}${" ".repeat(salt++ % 3)}`, false);
+    let firstAt = 0;
+    let lastAt = 0;
+    let count = 0;
+    for await (const token of sequence.evaluate(tokens, { temperature: 0, tokenBias: bias })) {
+      void token;
+      lastAt = performance.now();
+      firstAt ||= lastAt;
+      if (++count >= c.tokens) break;
+    }
+    return { startAt, firstAt, lastAt, tokens: count };
+  };
+  return {
+    round: (() => Promise.all(sequences.map(once))) as Round,
+    dispose: async () => {
+      await context.dispose();
+      await model.dispose();
+    },
+  };
 }
 
 function summarize(c: EngineSpeedCase, rounds: StreamTiming[][]) {
@@ -266,6 +312,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   for (const c of result.cases) {
     const r = c.ratios;
     const line = Object.entries(c.engines).map(([engine, s]) => `${engine} ${s.tokens_per_second.median}`).join(", ");
-    console.error(`${c.case.name} (load ${c.load_average_before[0]}): ${line} tok/s; lmx_http/llama_server ${r.lmx_http_over_llama_server ?? "-"}, direct/llama_server ${r.direct_over_llama_server ?? "-"}, lmx_http/direct ${r.lmx_http_over_direct}`);
+    console.error(`${c.case.name} (load ${c.load_average_before[0]}): ${line} tok/s; lmx_http/llama_server ${r.lmx_http_over_llama_server ?? "-"}, direct/llama_server ${r.direct_over_llama_server ?? "-"}, lmx_http/direct ${r.lmx_http_over_direct}, node_llama_cpp/llama_server ${r.node_llama_cpp_over_llama_server ?? "-"}`);
   }
 }
