@@ -5,8 +5,7 @@ import { speculativeSchema } from "../../../config/schema.js";
 import { conflict, modelNotFound, notFound } from "../../../errors.js";
 import type { LoadedModel } from "../../../engine/loaded-model.js";
 import type { SpeculativeOptions } from "../../../engine/types.js";
-import { readGgufSummary } from "../../../models/gguf-info.js";
-import type { ModelFile } from "../../../models/registry.js";
+import { describeModelFile } from "../../../models/model-file-info.js";
 import { removeModelFiles } from "../../../models/remove.js";
 import { parseBody } from "../../request-context.js";
 import type { Services } from "../../services.js";
@@ -63,38 +62,10 @@ export async function loadedModelStatus(services: Services, model: LoadedModel) 
   };
 }
 
-/** A model on disk with what its GGUF header says (an unreadable file is listed with its error). */
-export async function diskModelInfo(services: Services, file: ModelFile) {
-  const loaded = services.models.get(file.id);
-  const base = {
-    id: file.id,
-    path: file.path,
-    files: file.files,
-    size_bytes: file.sizeBytes,
-    modified_at: new Date(file.modifiedAt).toISOString(),
-    loaded: loaded !== undefined,
-    state: loaded?.state ?? "not-loaded",
-  };
-  try {
-    const gguf = await readGgufSummary(file.path);
-    return {
-      ...base,
-      type: gguf.type,
-      architecture: gguf.architecture,
-      quantization: gguf.quantization,
-      context_length: gguf.contextLength,
-      parameters: gguf.parameters,
-      has_chat_template: gguf.hasChatTemplate,
-    };
-  } catch (err) {
-    return { ...base, error: `unreadable GGUF: ${(err as Error).message}` };
-  }
-}
-
 export async function adminModelRoutes(app: FastifyInstance, services: Services): Promise<void> {
   app.get("/admin/models", async () => {
     const files = services.registry.list();
-    const onDisk = await Promise.all(files.map((file) => diskModelInfo(services, file)));
+    const onDisk = await Promise.all(files.map(async (file) => (await describeModelFile(file, services.models.get(file.id))).row));
     const loaded = await Promise.all(services.models.list().map((model) => loadedModelStatus(services, model)));
     return { object: "list", models_dir: services.config().models_dir, loaded, data: onDisk };
   });
@@ -103,10 +74,9 @@ export async function adminModelRoutes(app: FastifyInstance, services: Services)
     const id = decodeURIComponent((request.params as { "*": string })["*"]);
     const file = services.registry.find(id);
     if (!file) throw modelNotFound(id);
-    const info = await diskModelInfo(services, file);
-    const gguf = await readGgufSummary(file.path).catch(() => null);
     const loaded = services.models.get(file.id);
-    return { ...info, metadata: gguf?.metadata ?? null, status: loaded ? await loadedModelStatus(services, loaded) : null };
+    const { row, metadata } = await describeModelFile(file, loaded);
+    return { ...row, metadata, status: loaded ? await loadedModelStatus(services, loaded) : null };
   });
 
   app.post("/admin/models/load", async (request) => {
