@@ -22,7 +22,7 @@ import { getLlama, LlamaLogLevel, TokenBias, type LlamaContextSequence, type Tok
 import { ModelHost } from "../src/engine/runner/model-host.js";
 import type { CompletionGenerateRequest } from "../src/engine/types.js";
 import { generateModel, presets, testModelPath } from "../test/support/models.js";
-import { streamCompletion, type StreamTiming } from "./lib/completion-stream.js";
+import { timedStream, type StreamTiming } from "./lib/timed-stream.js";
 import { startLlamaServer } from "./lib/llama-server.js";
 import { startServerProcess } from "./lib/server-process.js";
 import { round, summary } from "./lib/stats.js";
@@ -188,7 +188,7 @@ async function runCase(c: EngineSpeedCase, runs: number, llamaServerBinary: stri
 
 function httpRound(url: string, streams: number, body: (seed: number) => Record<string, unknown>): Round {
   let seed = 1;
-  return () => Promise.all(Array.from({ length: streams }, () => streamCompletion(url, body(seed++))));
+  return () => Promise.all(Array.from({ length: streams }, () => timedStream(url, body(seed++))));
 }
 
 function directRound(host: ModelHost, c: EngineSpeedCase, logitBias: Record<string, number>): Round {

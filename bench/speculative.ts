@@ -23,6 +23,7 @@ import { benchModel, disposeBenchModels, engineBuild, modelsFromEnv, runsFromEnv
 import { startLmxBenchServer, type LmxBenchServer } from "./lib/lmx-bench-server.js";
 import { loadAverage, machineInfo } from "./lib/machine.js";
 import { round, summary } from "./lib/stats.js";
+import { timedStream } from "./lib/timed-stream.js";
 
 export interface SpeculativeOptions {
   models?: BenchModelName[];
@@ -136,37 +137,8 @@ async function measureModel(model: BenchModel, runs: number, threads: number) {
 }
 
 async function complete(server: LmxBenchServer, model: BenchModel, maxTokens: number): Promise<{ rate: number; text: string }> {
-  const response = await fetch(`${server.url}/v1/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model: server.model, prompt, max_tokens: maxTokens, temperature: 0, logit_bias: model.logitBias, stream: true, stream_options: { include_usage: true } }),
-  });
-  if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
-  const decoder = new TextDecoder();
-  let buffered = "";
-  let text = "";
-  let firstAt = 0;
-  let lastAt = 0;
-  let count = 0;
-  for await (const chunk of response.body) {
-    const now = performance.now();
-    buffered += decoder.decode(chunk as Uint8Array, { stream: true });
-    let cut;
-    while ((cut = buffered.indexOf("\n\n")) !== -1) {
-      const frame = buffered.slice(0, cut).trim();
-      buffered = buffered.slice(cut + 2);
-      if (!frame.startsWith("data:") || frame.endsWith("[DONE]")) continue;
-      const data = JSON.parse(frame.slice(5)) as { choices?: Array<{ text?: string }>; usage?: { completion_tokens: number } | null };
-      if (data.usage) count = data.usage.completion_tokens;
-      const piece = data.choices?.[0]?.text;
-      if (piece) {
-        text += piece;
-        firstAt ||= now;
-        lastAt = now;
-      }
-    }
-  }
-  return { rate: ((count - 1) / (lastAt - firstAt)) * 1000, text };
+  const stream = await timedStream(server.url, { model: server.model, prompt, max_tokens: maxTokens, temperature: 0, logit_bias: model.logitBias });
+  return { rate: ((stream.tokens - 1) / (stream.lastAt - stream.firstAt)) * 1000, text: stream.text };
 }
 
 async function draftCounts(server: LmxBenchServer): Promise<{ accepted: number; rejected: number }> {

@@ -22,7 +22,7 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ConfigInput } from "../src/config/schema.js";
 import { benchModel, disposeBenchModels, engineBuild, modelsFromEnv, runsFromEnv, type BenchModelName } from "./lib/bench-models.js";
-import { streamCompletion, type StreamTiming } from "./lib/completion-stream.js";
+import { timedStream, type StreamTiming } from "./lib/timed-stream.js";
 import { startLmxBenchServer } from "./lib/lmx-bench-server.js";
 import { loadAverage, machineInfo } from "./lib/machine.js";
 import { serverCpu, type ServerCpu } from "./lib/process-cpu.js";
@@ -127,7 +127,7 @@ async function sweepModel(name: BenchModelName, variant: SweepVariant, streams: 
   const roundOf = (n: number) =>
     Promise.all(
       Array.from({ length: n }, () =>
-        streamCompletion(server.url, {
+        timedStream(server.url, {
           model: server.model,
           prompt,
           max_tokens: tokens,

@@ -1,4 +1,13 @@
-import type { StreamTiming } from "./completion-stream.js";
+/** One streamed completion, timed from the client's side. */
+export interface StreamTiming {
+  /** Request sent. */
+  startAt: number;
+  /** First chunk carrying text. */
+  firstAt: number;
+  /** Last chunk carrying text. */
+  lastAt: number;
+  tokens: number;
+}
 
 export interface Usage {
   prompt_tokens: number;
@@ -10,6 +19,8 @@ export interface Usage {
 export interface TimedStream extends StreamTiming {
   /** performance.now() of each read that carried text, in order (one per token when the server sends one per token). */
   textAt: number[];
+  /** The text received, all chunks together. */
+  text: string;
   usage: Usage | null;
   /** The client stopped reading (its signal fired) before the stream ended. */
   aborted: boolean;
@@ -25,13 +36,16 @@ export interface TimedStreamOptions {
 
 /**
  * POSTs a streamed `/v1/completions` request and records when each text chunk arrives, from the
- * client's side. Like completion-stream.ts's streamCompletion, with what the serving benchmarks also
- * need: every chunk's time (inter-token gaps), the usage's `prompt_tokens_details.cached_tokens`
- * (prefix caching), request headers and a way to stop a stream midway.
+ * client's side: every chunk's time (inter-token gaps), the text, the usage with its
+ * `prompt_tokens_details.cached_tokens` (prefix caching), request headers and a way to stop a stream
+ * midway. LMX may carry several tokens per chunk (its runner batches events), so the token count comes
+ * from the usage when there is one, else from the number of text chunks; llama-server's streams (one
+ * chunk per token) work alike.
  */
 export async function timedStream(url: string, body: Record<string, unknown>, options: TimedStreamOptions = {}): Promise<TimedStream> {
   const startAt = performance.now();
   const textAt: number[] = [];
+  let text = "";
   let usage: Usage | null = null;
   let textChunks = 0;
   const result = (aborted: boolean): TimedStream => ({
@@ -40,6 +54,7 @@ export async function timedStream(url: string, body: Record<string, unknown>, op
     lastAt: textAt[textAt.length - 1] ?? 0,
     tokens: usage?.completion_tokens ?? textChunks,
     textAt,
+    text,
     usage,
     aborted,
   });
@@ -88,7 +103,9 @@ export async function timedStream(url: string, body: Record<string, unknown>, op
             cached_tokens: chunk.usage.prompt_tokens_details?.cached_tokens ?? null,
           };
         }
-        if (chunk.choices?.[0]?.text) {
+        const piece = chunk.choices?.[0]?.text;
+        if (piece) {
+          text += piece;
           textChunks++;
           carriedText = true;
         }
