@@ -19,9 +19,9 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { getLlama, LlamaLogLevel, TokenBias, type LlamaContextSequence, type Token } from "node-llama-cpp";
-import { ModelHost } from "../src/engine/runner/model-host.js";
-import type { CompletionGenerateRequest } from "../src/engine/types.js";
+import type { ModelHost } from "../src/engine/runner/model-host.js";
 import { generateModel, presets, testModelPath } from "../test/support/models.js";
+import { greedyCompletion, loadDirectEngine } from "./lib/direct-engine.js";
 import { timedStream, type StreamTiming } from "./lib/timed-stream.js";
 import { startLlamaServer } from "./lib/llama-server.js";
 import { startServerProcess } from "./lib/server-process.js";
@@ -113,20 +113,7 @@ async function runCase(c: EngineSpeedCase, runs: number, llamaServerBinary: stri
     rounds.set("lmx_http", httpRound(lmx.url, c.streams, body));
 
     // The same engine without the API process, IPC and HTTP.
-    const host = await ModelHost.load({
-      id: "bench",
-      path: modelPath,
-      parallel: c.streams,
-      contextSize,
-      threads: c.threads,
-      gpu: "cpu",
-      gpuLayers: "auto",
-      batchSize: null,
-      flashAttention: null,
-      prefixCache: true,
-      speculative: null,
-      streamIntervalMs: 0,
-    });
+    const host = await loadDirectEngine({ path: modelPath, parallel: c.streams, contextSize, threads: c.threads });
     cleanups.push(() => host.dispose());
     rounds.set("direct", directRound(host, c, logitBias));
 
@@ -194,21 +181,12 @@ function httpRound(url: string, streams: number, body: (seed: number) => Record<
 function directRound(host: ModelHost, c: EngineSpeedCase, logitBias: Record<string, number>): Round {
   let seed = 1;
   const once = async (): Promise<StreamTiming> => {
-    const request: CompletionGenerateRequest = {
-      kind: "completion",
+    const request = greedyCompletion(
       prompt,
-      suffix: null,
-      echo: false,
-      maxTokens: c.tokens,
-      stop: [],
-      n: 1,
-      logprobs: null,
-      sampling: {
-        temperature: 0, topP: 1, topK: 0, minP: 0, repeatPenalty: 1, frequencyPenalty: 0, presencePenalty: 0, repeatLastN: 64,
-        seed: seed++,
-        logitBias: Object.fromEntries(Object.entries(logitBias).map(([token, bias]) => [Number(token), bias])),
-      },
-    };
+      c.tokens,
+      seed++,
+      Object.fromEntries(Object.entries(logitBias).map(([token, bias]) => [Number(token), bias])),
+    );
     const startAt = performance.now();
     let firstAt = 0;
     let lastAt = 0;

@@ -7,9 +7,8 @@
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ModelHost } from "../src/engine/runner/model-host.js";
-import type { CompletionGenerateRequest, LoadOptions } from "../src/engine/types.js";
 import { testModelPath } from "../test/support/models.js";
+import { greedyCompletion, loadDirectEngine } from "./lib/direct-engine.js";
 import { BenchHttpClient } from "./lib/http-client.js";
 import { startServerProcess } from "./lib/server-process.js";
 import { round, summary } from "./lib/stats.js";
@@ -68,42 +67,14 @@ export async function benchServing(options: ServingBenchOptions = {}) {
   };
 }
 
-function completionRequest(tokens: number, seed: number): CompletionGenerateRequest {
-  return {
-    kind: "completion",
-    prompt,
-    suffix: null,
-    echo: false,
-    maxTokens: tokens,
-    stop: [],
-    n: 1,
-    logprobs: null,
-    sampling: { temperature: 0, topP: 1, topK: 0, minP: 0, repeatPenalty: 1, frequencyPenalty: 0, presencePenalty: 0, repeatLastN: 64, seed, logitBias: banEos },
-  };
-}
-
 async function measureDirect(o: { modelPath: string; threads: number; tokens: number; runs: number; concurrency: number; contextSize: number }) {
-  const load: LoadOptions = {
-    id: "bench",
-    path: o.modelPath,
-    parallel: o.concurrency,
-    contextSize: o.contextSize,
-    threads: o.threads,
-    gpu: "auto",
-    gpuLayers: "auto",
-    batchSize: null,
-    flashAttention: null,
-    prefixCache: true,
-    speculative: null,
-    streamIntervalMs: 0,
-  };
-  const host = await ModelHost.load(load);
+  const host = await loadDirectEngine({ path: o.modelPath, parallel: o.concurrency, contextSize: o.contextSize, threads: o.threads });
   const once = async (seed: number): Promise<RunResult> => {
     const started = performance.now();
     let firstAt = 0;
     let lastAt = 0;
     const result = await host.generate(
-      completionRequest(o.tokens, seed),
+      greedyCompletion(prompt, o.tokens, seed, banEos),
       (event) => {
         if (event.type !== "text") return;
         lastAt = performance.now();
