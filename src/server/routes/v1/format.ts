@@ -81,16 +81,39 @@ export class ChatCompletionBuilder {
   }
 }
 
-/** Turns a chat completion's events into `chat.completion.chunk` frames. */
-export class ChatChunkWriter {
-  private readonly started = new Set<number>();
-
+/**
+ * What every streamed frame of one response carries (id, object, created, model, fingerprint), the
+ * final usage frame, and `usage: null` on the others when the client asked for usage, as OpenAI does.
+ */
+abstract class ChunkWriter {
   constructor(
+    private readonly object: "chat.completion.chunk" | "text_completion",
     private readonly id: string,
     private readonly model: string,
     private readonly created: number,
     private readonly includeUsage: boolean,
   ) {}
+
+  usageChunk(usage: Usage): unknown {
+    return { ...this.head(), choices: [], usage: usageBody(usage) };
+  }
+
+  protected frame(choice: Record<string, unknown>) {
+    return { ...this.head(), choices: [choice], ...(this.includeUsage ? { usage: null } : {}) };
+  }
+
+  private head() {
+    return { id: this.id, object: this.object, created: this.created, model: this.model, system_fingerprint: systemFingerprint };
+  }
+}
+
+/** Turns a chat completion's events into `chat.completion.chunk` frames. */
+export class ChatChunkWriter extends ChunkWriter {
+  private readonly started = new Set<number>();
+
+  constructor(id: string, model: string, created: number, includeUsage: boolean) {
+    super("chat.completion.chunk", id, model, created, includeUsage);
+  }
 
   chunks(events: readonly GenerateEvent[]): unknown[] {
     const frames: unknown[] = [];
@@ -128,28 +151,8 @@ export class ChatChunkWriter {
     return frames;
   }
 
-  usageChunk(usage: Usage): unknown {
-    return {
-      id: this.id,
-      object: "chat.completion.chunk",
-      created: this.created,
-      model: this.model,
-      system_fingerprint: systemFingerprint,
-      choices: [],
-      usage: usageBody(usage),
-    };
-  }
-
   private chunk(index: number, delta: Record<string, unknown>, logprobs: unknown, finishReason: FinishReason | null) {
-    return {
-      id: this.id,
-      object: "chat.completion.chunk",
-      created: this.created,
-      model: this.model,
-      system_fingerprint: systemFingerprint,
-      choices: [{ index, delta, logprobs, finish_reason: finishReason }],
-      ...(this.includeUsage ? { usage: null } : {}),
-    };
+    return this.frame({ index, delta, logprobs, finish_reason: finishReason });
   }
 }
 
@@ -217,15 +220,12 @@ export class CompletionBuilder {
   }
 }
 
-export class CompletionChunkWriter {
+export class CompletionChunkWriter extends ChunkWriter {
   private readonly offsets = new Map<number, number>();
 
-  constructor(
-    private readonly id: string,
-    private readonly model: string,
-    private readonly created: number,
-    private readonly includeUsage: boolean,
-  ) {}
+  constructor(id: string, model: string, created: number, includeUsage: boolean) {
+    super("text_completion", id, model, created, includeUsage);
+  }
 
   chunks(events: readonly GenerateEvent[], indexOffset: number): unknown[] {
     const frames: unknown[] = [];
@@ -242,27 +242,7 @@ export class CompletionChunkWriter {
     return frames;
   }
 
-  usageChunk(usage: Usage): unknown {
-    return {
-      id: this.id,
-      object: "text_completion",
-      created: this.created,
-      model: this.model,
-      system_fingerprint: systemFingerprint,
-      choices: [],
-      usage: usageBody(usage),
-    };
-  }
-
   private chunk(index: number, text: string, logprobs: CompletionLogprobs | null, finishReason: FinishReason | null) {
-    return {
-      id: this.id,
-      object: "text_completion",
-      created: this.created,
-      model: this.model,
-      system_fingerprint: systemFingerprint,
-      choices: [{ text, index, logprobs, finish_reason: finishReason }],
-      ...(this.includeUsage ? { usage: null } : {}),
-    };
+    return this.frame({ text, index, logprobs, finish_reason: finishReason });
   }
 }
