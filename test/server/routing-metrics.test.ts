@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { LmxEvent } from "../../src/telemetry/events.js";
-import { json, startTestServer, type TestServer } from "../support/server.js";
+import { json, metricValue, startTestServer, type TestServer } from "../support/server.js";
 
 const model = "stories260K";
 
@@ -109,13 +109,6 @@ describe("metrics and request events", () => {
   afterAll(async () => {
     await server?.stop();
   });
-
-  const metricValue = (text: string, name: string, labels: Record<string, string>) => {
-    const line = text
-      .split("\n")
-      .find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
-    return line ? Number(line.split(" ").pop()) : 0;
-  };
 
   it("exposes Prometheus metrics that move when requests run", async () => {
     const before = await (await server.get("/metrics")).text();

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { testModelPath } from "../support/models.js";
-import { json, startTestServer, type TestServer } from "../support/server.js";
+import { json, metricValue, startTestServer, type TestServer } from "../support/server.js";
 
 // The same model file under several ids, each with its own decoding settings: plain decoding, prompt
 // lookup, a draft model (the model drafting for itself, so that many drafts are right) and
@@ -14,15 +14,6 @@ const variants = ["spec-plain", "spec-lookup", "spec-draft", "spec-nocache"] as 
 const prompt =
   "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. " +
   "One day, she saw a big, red ball in the park. Once upon a time, there was a little girl named Lily. She";
-
-function metric(text: string, name: string, labels: Record<string, string>): number {
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`)) continue;
-    if (wanted.every((pair) => line.includes(pair))) return Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return 0;
-}
 
 describe("speculative decoding and the prefix-cache switch", () => {
   let server: TestServer;
@@ -70,10 +61,10 @@ describe("speculative decoding and the prefix-cache switch", () => {
 
     const metrics = await (await server.get("/metrics")).text();
     // A model drafting for itself is mostly right (drafting stops at tokens it is unsure of).
-    expect(metric(metrics, "lmx_speculative_tokens_total", { model: "spec-draft", outcome: "accepted" })).toBeGreaterThan(10);
+    expect(metricValue(metrics, "lmx_speculative_tokens_total", { model: "spec-draft", outcome: "accepted" })).toBeGreaterThan(10);
     // The story repeats its opening, so prompt lookup finds drafts; some are right.
-    expect(metric(metrics, "lmx_speculative_tokens_total", { model: "spec-lookup", outcome: "accepted" })).toBeGreaterThan(0);
-    expect(metric(metrics, "lmx_speculative_tokens_total", { model: "spec-plain", outcome: "accepted" })).toBe(0);
+    expect(metricValue(metrics, "lmx_speculative_tokens_total", { model: "spec-lookup", outcome: "accepted" })).toBeGreaterThan(0);
+    expect(metricValue(metrics, "lmx_speculative_tokens_total", { model: "spec-plain", outcome: "accepted" })).toBe(0);
   });
 
   it("honours logit_bias with speculation (the draft model drafts without it)", async () => {

@@ -122,3 +122,11 @@ export async function readSse(response: Response): Promise<unknown[]> {
 /** A response body as loose JSON, for assertions. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const json = (response: Response): Promise<any> => response.json();
+
+/** A labelled sample's value in Prometheus text (0 when there is none yet). */
+export function metricValue(text: string, name: string, labels: Record<string, string>): number {
+  const line = text
+    .split("\n")
+    .find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  return line ? Number(line.split(" ").pop()) : 0;
+}
