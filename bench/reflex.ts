@@ -16,10 +16,10 @@
  * charCodeAt sum), so results from a busy or slow machine can be compared with a quiet one.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createScreener } from "../src/reflex/screen.js";
+import { BenchHttpClient } from "./lib/http-client.js";
 import { startServerProcess } from "./lib/server-process.js";
 
 /** Realistic chat traffic: questions, support requests, code, numbers that are not PII. */
@@ -191,29 +191,20 @@ export async function benchReflex(options: { budgetMs?: number } = {}): Promise<
 
 /**
  * `POST /octo/reflex/process` on the built `lmx serve` (no model), one request at a time over a
- * kept-alive connection (node:http, the lightest client: fetch adds its own few hundred µs): the
+ * kept-alive connection (BenchHttpClient: fetch would add its own few hundred µs): the
  * round trip a caller sees on loopback, client side, in milliseconds.
  */
 async function measureHttp(typical: string, attack: string, requests = 1000) {
   const modelsDir = mkdtempSync(join(tmpdir(), "lmx-reflex-bench-"));
   const server = await startServerProcess(["--models-dir", modelsDir]);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const { hostname, port } = new URL(server.url);
+  const client = new BenchHttpClient(server.url, 1);
   try {
-    const one = (text: string) =>
-      new Promise<number>((resolve, reject) => {
-        const body = JSON.stringify({ text });
-        const started = performance.now();
-        const request = http.request(
-          { host: hostname, port, path: "/octo/reflex/process", method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
-          (response) => {
-            response.resume();
-            response.on("end", () => (response.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`/octo/reflex/process: HTTP ${response.statusCode}`))));
-          },
-        );
-        request.on("error", reject);
-        request.end(body);
-      });
+    const one = async (text: string) => {
+      const started = performance.now();
+      const status = await client.post("/octo/reflex/process", { text }, () => {});
+      if (status !== 200) throw new Error(`/octo/reflex/process: HTTP ${status}`);
+      return performance.now() - started;
+    };
     const series = async (text: string) => {
       for (let i = 0; i < 100; i++) await one(text); // warm-up
       const times: number[] = [];
@@ -223,7 +214,7 @@ async function measureHttp(typical: string, attack: string, requests = 1000) {
     };
     return { typical_1kb: await series(typical), attack_1kb: await series(attack) };
   } finally {
-    agent.destroy();
+    client.close();
     await server.stop();
     rmSync(modelsDir, { recursive: true, force: true });
   }
