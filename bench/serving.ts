@@ -12,6 +12,7 @@ import { greedyCompletion, loadDirectEngine } from "./lib/direct-engine.js";
 import { BenchHttpClient } from "./lib/http-client.js";
 import { startServerProcess } from "./lib/server-process.js";
 import { round, summary } from "./lib/stats.js";
+import { timedStream } from "./lib/timed-stream.js";
 
 export interface ServingBenchOptions {
   modelPath?: string;
@@ -104,42 +105,9 @@ async function measureHttp(o: { modelPath: string; threads: number; tokens: numb
   );
   const client = new BenchHttpClient(server.url, o.concurrency);
   const once = async (seed: number): Promise<RunResult> => {
-    let firstAt = 0;
-    let lastAt = 0;
-    let buffered = "";
-    let produced = 0;
-    const started = performance.now();
-    const status = await client.post(
-      "/v1/completions",
-      {
-        model: "bench",
-        prompt,
-        max_tokens: o.tokens,
-        temperature: 0,
-        top_p: 1,
-        top_k: 0,
-        min_p: 0,
-        seed,
-        logit_bias: banEos,
-        stream: true,
-        stream_options: { include_usage: true },
-      },
-      (text, now) => {
-        buffered += text;
-        // Text frames carry `"text":"…"` with content; the usage frame comes last.
-        if (!firstAt && buffered.includes('"text":"') && !/"text":""/.test(buffered)) firstAt = now;
-        const usageAt = buffered.indexOf('"usage":{');
-        if (usageAt !== -1) {
-          produced = Number(/"completion_tokens":(\d+)/.exec(buffered.slice(usageAt))?.[1] ?? 0);
-        } else {
-          lastAt = now;
-        }
-        const cut = buffered.lastIndexOf("\n\n");
-        if (cut !== -1 && usageAt === -1) buffered = buffered.slice(cut + 2);
-      },
-    );
-    if (status !== 200) throw new Error(`/v1/completions: HTTP ${status}`);
-    return { ttftMs: firstAt - started, tokens: produced, decodeTokensPerSecond: ((produced - 1) / (lastAt - firstAt)) * 1000, firstAt, lastAt };
+    const body = { model: "bench", prompt, max_tokens: o.tokens, temperature: 0, top_p: 1, top_k: 0, min_p: 0, seed, logit_bias: banEos };
+    const { startAt, firstAt, lastAt, tokens } = await timedStream(server.url, body, { client });
+    return { ttftMs: firstAt - startAt, tokens, decodeTokensPerSecond: ((tokens - 1) / (lastAt - firstAt)) * 1000, firstAt, lastAt };
   };
   try {
     await once(0);

@@ -14,8 +14,11 @@ export class BenchHttpClient {
     this.agent = new http.Agent({ keepAlive: true, maxSockets });
   }
 
-  /** Resolves when the response has ended; `onChunk` gets each piece of the body with its arrival time. */
-  post(path: string, body: unknown, onChunk: (text: string, at: number) => void): Promise<number> {
+  /**
+   * Resolves with the status when the response has ended; `onChunk` gets each piece of the body with
+   * its arrival time (what it throws rejects the request).
+   */
+  post(path: string, body: unknown, onChunk: (text: string, at: number) => void, headers: Record<string, string> = {}): Promise<number> {
     const payload = JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const request = http.request(
@@ -25,11 +28,18 @@ export class BenchHttpClient {
           path,
           method: "POST",
           agent: this.agent,
-          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload), ...headers },
         },
         (response) => {
           response.setEncoding("utf8");
-          response.on("data", (text: string) => onChunk(text, performance.now()));
+          response.on("data", (text: string) => {
+            try {
+              onChunk(text, performance.now());
+            } catch (err) {
+              response.destroy();
+              reject(err);
+            }
+          });
           response.on("end", () => resolve(response.statusCode ?? 0));
           response.on("error", reject);
         },

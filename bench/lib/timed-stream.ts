@@ -1,3 +1,5 @@
+import type { BenchHttpClient } from "./http-client.js";
+
 /** One streamed completion, timed from the client's side. */
 export interface StreamTiming {
   /** Request sent. */
@@ -28,6 +30,11 @@ export interface TimedStream extends StreamTiming {
 
 export interface TimedStreamOptions {
   headers?: Record<string, string>;
+  /**
+   * Send through this kept-alive node:http client instead of fetch, whose own per-request cost (a few
+   * hundred µs) would count as the server's in latency figures. `url` is then the client's server.
+   */
+  client?: BenchHttpClient;
   /** Stops reading and closes the connection (the server then stops generating). */
   signal?: AbortSignal;
   /** Called as each text chunk arrives, e.g. to start something once a stream is decoding. */
@@ -59,12 +66,58 @@ export async function timedStream(url: string, body: Record<string, unknown>, op
     aborted,
   });
 
+  let buffered = "";
+  /** Takes the stream as it arrives: several SSE frames in one piece arrived together and share its time. */
+  const feed = (piece: string, now: number) => {
+    buffered += piece;
+    let carriedText = false;
+    let cut;
+    while ((cut = buffered.indexOf("\n\n")) !== -1) {
+      const frame = buffered.slice(0, cut).trim();
+      buffered = buffered.slice(cut + 2);
+      if (!frame.startsWith("data:")) continue;
+      const data = frame.slice(5).trim();
+      if (data === "[DONE]") continue;
+      const chunk = JSON.parse(data) as {
+        choices?: Array<{ text?: string }>;
+        usage?: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens?: number } } | null;
+        error?: { message: string };
+      };
+      if (chunk.error) throw new Error(`${url}: stream error: ${chunk.error.message}`);
+      if (chunk.usage) {
+        usage = {
+          prompt_tokens: chunk.usage.prompt_tokens,
+          completion_tokens: chunk.usage.completion_tokens,
+          cached_tokens: chunk.usage.prompt_tokens_details?.cached_tokens ?? null,
+        };
+      }
+      const piece = chunk.choices?.[0]?.text;
+      if (piece) {
+        text += piece;
+        textChunks++;
+        carriedText = true;
+      }
+    }
+    if (carriedText) {
+      textAt.push(now);
+      options.onText?.(now);
+    }
+  };
+  const payload = { ...body, stream: true, stream_options: { include_usage: true } };
+
+  if (options.client) {
+    if (options.signal) throw new Error("timedStream: `signal` works with fetch only, not with `client`");
+    const status = await options.client.post("/v1/completions", payload, feed, options.headers);
+    if (status !== 200) throw new Error(`${url}: HTTP ${status} ${buffered}`);
+    return result(false);
+  }
+
   let response: Response;
   try {
     response = await fetch(`${url}/v1/completions`, {
       method: "POST",
       headers: { "content-type": "application/json", ...options.headers },
-      body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+      body: JSON.stringify(payload),
       signal: options.signal,
     });
   } catch (err) {
@@ -74,46 +127,11 @@ export async function timedStream(url: string, body: Record<string, unknown>, op
   if (!response.ok || !response.body) throw new Error(`${url}: HTTP ${response.status} ${await response.text()}`);
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
-  let buffered = "";
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      const now = performance.now();
-      buffered += decoder.decode(value, { stream: true });
-      // Several SSE frames can arrive in one read; they arrived together, so they share its time.
-      let carriedText = false;
-      let cut;
-      while ((cut = buffered.indexOf("\n\n")) !== -1) {
-        const frame = buffered.slice(0, cut).trim();
-        buffered = buffered.slice(cut + 2);
-        if (!frame.startsWith("data:")) continue;
-        const data = frame.slice(5).trim();
-        if (data === "[DONE]") continue;
-        const chunk = JSON.parse(data) as {
-          choices?: Array<{ text?: string }>;
-          usage?: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens?: number } } | null;
-          error?: { message: string };
-        };
-        if (chunk.error) throw new Error(`${url}: stream error: ${chunk.error.message}`);
-        if (chunk.usage) {
-          usage = {
-            prompt_tokens: chunk.usage.prompt_tokens,
-            completion_tokens: chunk.usage.completion_tokens,
-            cached_tokens: chunk.usage.prompt_tokens_details?.cached_tokens ?? null,
-          };
-        }
-        const piece = chunk.choices?.[0]?.text;
-        if (piece) {
-          text += piece;
-          textChunks++;
-          carriedText = true;
-        }
-      }
-      if (carriedText) {
-        textAt.push(now);
-        options.onText?.(now);
-      }
+      feed(decoder.decode(value, { stream: true }), performance.now());
     }
   } catch (err) {
     if (options.signal?.aborted) return result(true);
