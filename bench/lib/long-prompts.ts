@@ -1,3 +1,4 @@
+import { seededRandom } from "../../src/seeded-random.js";
 import type { BenchModel } from "./bench-models.js";
 
 const names = ["Lily", "Tom", "Mia", "Ben", "Sue", "Max", "Anna", "Sam", "Lucy", "Tim", "Zoe", "Jack"];
@@ -13,7 +14,7 @@ const feelings = ["happy", "sad", "surprised", "proud", "scared", "sleepy", "exc
  * Sent as a token array, so its length does not depend on how text at a boundary would tokenize.
  */
 export function storyPrompt(model: BenchModel, length: number, seed: number): number[] {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)];
   const tokens: number[] = model.bos === null ? [] : [model.bos];
   while (tokens.length < length) {
@@ -30,16 +31,4 @@ export function storyPrompt(model: BenchModel, length: number, seed: number): nu
 /** Tokens of a short text to append to a token prompt (no BOS; the tokenizer adds the leading space). */
 export function suffixTokens(model: BenchModel, text: string): number[] {
   return model.tokenize(text);
-}
-
-/** A small, fast, seedable PRNG (public domain): reproducible prompts without a dependency. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

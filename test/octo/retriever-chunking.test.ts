@@ -1,18 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { chunkDocument, type Chunk, type DocumentFormat } from "../../src/octo/retriever/chunking.js";
 import { resolveFormat } from "../../src/octo/retriever/document-format.js";
-
-/** Small seeded PRNG (mulberry32), so every generated case is reproducible from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../../src/seeded-random.js";
 
 const WORDS = [
   "the", "garden", "compiler", "orbit", "bread", "café", "naïve", "日本語", "🙂", "👩‍🚀", "x", "supercalifragilistic",
@@ -101,7 +90,7 @@ describe("chunkDocument properties", () => {
   for (const format of ["text", "markdown", "code"] as const) {
     it(`${format}: covers every character, respects maxChars and overlap, is deterministic`, () => {
       for (let seed = 1; seed <= 300; seed++) {
-        const next = rng(seed * 7919 + format.length);
+        const next = seededRandom(seed * 7919 + format.length);
         const text = generators[format](next, Math.floor(next() * 4000));
         const maxChars = 16 + Math.floor(next() * 600);
         const overlapChars = Math.floor(next() * (Math.floor(maxChars / 2) + 1));

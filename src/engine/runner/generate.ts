@@ -10,7 +10,8 @@ import {
 import { forcedCallTokens, newToolCallId, paramsPrefixTokens, type ToolCallSyntax } from "../chat/tools.js";
 import type { FinishReason, GenerateEvent, SamplingParams, TokenLogprob } from "../types.js";
 import type { DecodeBatcher } from "./decode-batcher.js";
-import { sampleFromDistribution, seededRandom, tokenLogprob } from "./logprobs.js";
+import { seededRandom } from "../../seeded-random.js";
+import { sampleFromDistribution, tokenLogprob } from "./logprobs.js";
 import { IncrementalDetokenizer, StopStringMatcher } from "./text-stream.js";
 
 /** What one choice needs; built by the model host for each request. */

@@ -28,18 +28,6 @@ export function tokenLogprob(
   return { ...entry(chosen, probabilities.get(chosen) ?? 0), top_logprobs: topLogprobs };
 }
 
-/** mulberry32: small, fast, and the same sequence for the same seed on every platform. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Draw a token from a probability map sorted by descending probability. */
 export function sampleFromDistribution(
   probabilities: ReadonlyMap<Token, number>,

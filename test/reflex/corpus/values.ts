@@ -5,20 +5,12 @@
  */
 import { createHash } from "node:crypto";
 import { luhnValid, mod97 } from "../../../src/reflex/pii/validators.js";
+import { seededRandom } from "../../../src/seeded-random.js";
 
 export type Rng = () => number;
 
-/** mulberry32: small, fast, deterministic. */
-export function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so every generated corpus sample is the same on every run. */
+export const rng: (seed: number) => Rng = seededRandom;
 
 export const int = (r: Rng, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
 export const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
