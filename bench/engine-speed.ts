@@ -24,6 +24,7 @@ import { generateModel, presets, testModelPath } from "../test/support/models.js
 import { greedyCompletion, loadDirectEngine } from "./lib/direct-engine.js";
 import { timedStream, type StreamTiming } from "./lib/timed-stream.js";
 import { startLlamaServer } from "./lib/llama-server.js";
+import { relaunchWithOneUvThread } from "./lib/one-uv-thread.js";
 import { startServerProcess } from "./lib/server-process.js";
 import { round, summary } from "./lib/stats.js";
 
@@ -284,6 +285,7 @@ let llamaForBench: ReturnType<typeof getLlama> | null = null;
 const benchLlama = () => (llamaForBench ??= getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error, progressLogs: false }));
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  relaunchWithOneUvThread();
   const cases = process.argv.slice(2).filter((arg) => !arg.startsWith("-"));
   const result = await benchEngineSpeed({ cases });
   console.log(JSON.stringify(result, null, 2));

@@ -12,7 +12,10 @@ import { benchReflex } from "./reflex.js";
 import { benchServing } from "./serving.js";
 import { benchSpeculative } from "./speculative.js";
 import { benchSweep } from "./sweep.js";
+import { relaunchWithOneUvThread } from "./lib/one-uv-thread.js";
 import { repoRoot } from "./lib/server-process.js";
+
+relaunchWithOneUvThread();
 
 type Suite = () => Promise<unknown>;
 

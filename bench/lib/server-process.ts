@@ -27,7 +27,10 @@ export async function startServerProcess(args: string[], options: { waitReady?: 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
-  const child = spawn(process.execPath, [cli, "serve", "--port", String(port), "--log-level", "warn", ...args], { stdio: ["ignore", "ignore", "inherit"] });
+  // The API process as a user starts it: libuv's default pool (a benchmark runs with one thread, see
+  // one-uv-thread.ts; the runners set their own).
+  const { UV_THREADPOOL_SIZE: _, ...env } = process.env;
+  const child = spawn(process.execPath, [cli, "serve", "--port", String(port), "--log-level", "warn", ...args], { stdio: ["ignore", "ignore", "inherit"], env });
   let listeningAfterMs = -1;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);

@@ -39,6 +39,17 @@ interface Pending {
   lastProgress: number;
 }
 
+/**
+ * libuv threads of a runner: one. node-llama-cpp runs each decode and each token's sampling as a work
+ * item on libuv's thread pool (4 threads by default), so consecutive decodes start from different
+ * threads, and llama.cpp's compute threads (a pool made per decode in the prebuilt binaries, OpenMP's
+ * team of the calling thread in a local build) start around whichever thread that is. With one libuv
+ * thread every step starts from the same thread. Measured on 2 cores (58M model, 2 threads,
+ * node-llama-cpp alone): 47-56 tokens/s with the default pool, 103-104 with one libuv thread; 1 thread:
+ * 68 and 74. A runner's steps run one after another anyway, so nothing waits for the pool.
+ */
+const RUNNER_UV_THREADS = "1";
+
 /** The runner's entry point: compiled JS in production, TypeScript (through tsx) when run from source. */
 function runnerEntry(): { path: string; execArgv: string[] } {
   const here = import.meta.url;
@@ -76,7 +87,7 @@ export class RunnerProcess {
       execArgv,
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       serialization: "json",
-      env: { ...process.env, LMX_RUNNER_MODEL: options.load.id },
+      env: { ...process.env, LMX_RUNNER_MODEL: options.load.id, UV_THREADPOOL_SIZE: RUNNER_UV_THREADS },
     });
     const log = options.log.child({ model: options.load.id, runner_pid: child.pid });
     forwardOutput(child, log);
