@@ -218,7 +218,7 @@ async function measureHttp(typical: string, attack: string, requests = 2000) {
         if (status !== 200) throw new Error(`reflex bench: HTTP ${status}`);
         return performance.now() - started;
       };
-      for (let i = 0; i < 200; i++) await run(); // warm-up
+      for (let i = 0; i < 1000; i++) await run(); // warm-up: the JIT and the first GCs of a fresh server
       const times: number[] = [];
       for (let i = 0; i < requests; i++) times.push(await run());
       return summarise(times);

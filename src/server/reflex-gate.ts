@@ -56,6 +56,7 @@ export function reflexHeader(findings: ReflexFindings): string {
 export class ReflexGate {
   private screenerShape = "";
   private screenerValue: Screener | null = null;
+  private screenerFrom: Pick<ReflexConfig, "pii" | "cache"> | { pii: null; cache: null } = { pii: null, cache: null };
   private limiterShape = "";
   private limiterValue: { limiter: RateLimiter; close(): Promise<void> } | null = null;
 
@@ -67,6 +68,10 @@ export class ReflexGate {
   /** The screener for the current settings (shared by the API and Octo). */
   screener(): Screener {
     const config = this.config();
+    // A reload replaces the config objects: the same ones mean the same settings, with no need to
+    // compare their contents on every request.
+    if (this.screenerValue && config.pii === this.screenerFrom.pii && config.cache === this.screenerFrom.cache) return this.screenerValue;
+    this.screenerFrom = { pii: config.pii, cache: config.cache };
     const shape = JSON.stringify([config.pii, config.cache]);
     if (!this.screenerValue || shape !== this.screenerShape) {
       this.screenerValue = createScreener({
