@@ -60,6 +60,7 @@ export class SseWriter {
       "x-accel-buffering": "no",
       ...this.headers,
     });
-    this.res.flushHeaders();
+    // No flushHeaders(): the headers go out in the same write as the first frame (every start() is
+    // followed by one), so the client wakes once for both — a wake-up less before the first token.
   }
 }
