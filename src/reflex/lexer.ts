@@ -16,7 +16,7 @@
  */
 import * as norm from "./normalize.js";
 import * as voc from "./vocab.js";
-import type { Vocabulary } from "./vocab.js";
+import type { Vocabulary, VocabularyTable } from "./vocab.js";
 
 // Everything the hot loop touches is rebound to module-local constants: some loaders (tsx, vitest)
 // compile imported bindings to getter calls, which would cost a function call per character.
@@ -159,6 +159,15 @@ class LexState implements LexResult {
   wordCount = 0;
 }
 
+/** What one lexer's pass reads besides the text: fixed when the lexer is created. */
+interface LexConfig {
+  readonly vocabulary: Vocabulary;
+  readonly table: VocabularyTable;
+  /** 1 at (first << 7 | second) for each two-character secret prefix. */
+  readonly prefixTable: Uint8Array;
+  readonly seed: number;
+}
+
 const HASH_P1 = 0x01000193;
 const HASH_P2 = 0x5bd1e995;
 
@@ -173,7 +182,7 @@ export function createLexer(vocabulary: Vocabulary, options: LexerOptions = {}):
   let bytes = Buffer.from(new ArrayBuffer(4096));
   let units = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1);
   const state = new LexState();
-  const table = vocabulary.table;
+  const config: LexConfig = { vocabulary, table: vocabulary.table, prefixTable, seed };
 
   /** The text as UTF-16 units followed by two sentinel spaces, so the loop can peek without bounds checks. */
   function unitsFor(text: string): Uint16Array {
@@ -198,288 +207,300 @@ export function createLexer(vocabulary: Vocabulary, options: LexerOptions = {}):
   }
 
   function lex(text: string): LexResult {
-    const u = unitsFor(text);
-    const n = text.length;
-    const cls = CHAR_CLASS;
-    const fold = WORD_FOLD;
-    const vKeys = table.keys;
-    const vLens = table.lens;
-    const vIds = table.ids;
-    const vMask = table.mask;
-    const vocab = vocabulary;
-    let ev = state.events;
-    let evCount = 0;
-    let flags = 0;
-    let ord = 0;
-    let seg = 0;
-    // Quote state: where the currently open quote of each style began (-1 = none).
-    let dqOpen = -1;
-    let sqOpen = -1;
-    let btOpen = -1;
-    let lastPct = -1; // index of the last EV_PCT event
-    // The current word.
-    let start = 0;
-    let h = FNV_OFFSET;
-    let len = 0;
-    let kinds = 0; // OR of WORD_FOLD kind bits seen
-    let leet = 0;
-    // normalizedHash lanes
-    let n1 = FNV_OFFSET ^ seed;
-    let n2 = 0x1b873593 ^ seed;
+    return lexUnits(text, unitsFor(text), state, config);
+  }
 
-    // One flat loop; i === n reads the sentinel space, which ends a last word.
-    for (let i = 0; i <= n; i++) {
-      const c = u[i];
-      const x = fold[c];
-      if (x !== 0) {
-        // A letter or digit: the common case, one table load.
-        if (len === 0) start = i;
-        h = Math.imul(h ^ (x & 0xffff), FNV_PRIME);
-        kinds |= x;
-        len++;
-        // …and the rest of the word in a tight loop (the sentinel stops it at the end of the text).
-        for (let y = fold[u[i + 1]]; y !== 0; y = fold[u[i + 1]]) {
-          i++;
-          h = Math.imul(h ^ (y & 0xffff), FNV_PRIME);
-          kinds |= y;
-          len++;
-        }
-        continue;
-      }
-      const k = cls[c];
-      if (k === C_HIGH && c === MATH_HIGH_SURROGATE && i < n) {
-        // 𝐢𝐠𝐧𝐨𝐫𝐞: mathematical letters are word characters; the NFKC slow path reads them properly.
-        if (len === 0) start = i;
-        flags |= LF_NEEDS_NFKC;
-        h = Math.imul(h ^ u[i + 1], FNV_PRIME);
-        kinds |= F_NFKC;
-        len++;
+  return { lex, vocabulary };
+}
+
+/**
+ * The pass itself, at module level rather than inside createLexer: V8 specialises optimised code to a
+ * closure's captured values only while one closure exists per creation site, so with a second lexer in
+ * the process (a second screener) a closure here ran about 1.7x slower. A module-level function is
+ * created once, and takes the per-lexer tables as arguments.
+ */
+function lexUnits(text: string, u: Uint16Array, state: LexState, config: LexConfig): LexResult {
+  const n = text.length;
+  const cls = CHAR_CLASS;
+  const fold = WORD_FOLD;
+  const table = config.table;
+  const vKeys = table.keys;
+  const vLens = table.lens;
+  const vIds = table.ids;
+  const vMask = table.mask;
+  const vocab = config.vocabulary;
+  const prefixTable = config.prefixTable;
+  const seed = config.seed;
+  let ev = state.events;
+  let evCount = 0;
+  let flags = 0;
+  let ord = 0;
+  let seg = 0;
+  // Quote state: where the currently open quote of each style began (-1 = none).
+  let dqOpen = -1;
+  let sqOpen = -1;
+  let btOpen = -1;
+  let lastPct = -1; // index of the last EV_PCT event
+  // The current word.
+  let start = 0;
+  let h = FNV_OFFSET;
+  let len = 0;
+  let kinds = 0; // OR of WORD_FOLD kind bits seen
+  let leet = 0;
+  // normalizedHash lanes
+  let n1 = FNV_OFFSET ^ seed;
+  let n2 = 0x1b873593 ^ seed;
+
+  // One flat loop; i === n reads the sentinel space, which ends a last word.
+  for (let i = 0; i <= n; i++) {
+    const c = u[i];
+    const x = fold[c];
+    if (x !== 0) {
+      // A letter or digit: the common case, one table load.
+      if (len === 0) start = i;
+      h = Math.imul(h ^ (x & 0xffff), FNV_PRIME);
+      kinds |= x;
+      len++;
+      // …and the rest of the word in a tight loop (the sentinel stops it at the end of the text).
+      for (let y = fold[u[i + 1]]; y !== 0; y = fold[u[i + 1]]) {
         i++;
-        continue;
+        h = Math.imul(h ^ (y & 0xffff), FNV_PRIME);
+        kinds |= y;
+        len++;
       }
-      if (len !== 0) {
-        // Characters that do not end a word: invisibles, "don't", leetspeak symbols ("pa$$word").
-        if (k === C_SKIP) {
-          flags |= LF_INVISIBLE;
-          continue;
-        }
-        if (fold[u[i + 1]] !== 0) {
-          // "don't" → dont; but "OpenAI's" is OpenAI followed by 's (possessive or "is")
-          if (k === C_APOS && (kinds & F_LETTER) !== 0 && !((u[i + 1] | 0x20) === 0x73 && fold[u[i + 2]] === 0)) continue;
-          if (k === C_LEET || c === 0x21) {
-            h = Math.imul(h ^ c, FNV_PRIME);
-            leet++;
-            len++;
-            continue;
-          }
-        }
-
-        // ---- end of a word [start, i) ----
-        const end = i;
-        n1 = (Math.imul(n1 ^ h, HASH_P1) + len) | 0;
-        n2 = Math.imul(n2 ^ h, HASH_P2);
-        n2 ^= n2 >>> 13;
-        if ((kinds & F_LETTER) !== 0 && len <= MAX_WORD_LENGTH) {
-          let id = -1;
-          let wf = 0;
-          if ((kinds & F_DIGIT) === 0 && leet === 0) {
-            // vocabulary.lookup, inlined; a slot is empty iff its length is 0 (vocabulary words are never empty)
-            let slot = (h ^ (h >>> 15)) & vMask;
-            // Probe the one-byte lengths first (0 = empty slot): a quarter of the memory of the ids.
-            for (let l = vLens[slot]; l !== 0; l = vLens[slot]) {
-              if (l === len && vKeys[slot] === h) {
-                id = vIds[slot] - 1;
-                break;
-              }
-              slot = (slot + 1) & vMask;
-            }
-          } else {
-            id = lookupLeet(u, start, end, len, vocab);
-            if (id >= 0) {
-              wf = WF_LEET;
-              flags |= LF_LEET;
-            }
-          }
-          if (id >= 0) {
-            if ((kinds & (F_LETTER & ~F_UPPER)) === 0 && len > 1) wf |= WF_ALLCAPS;
-            if (dqOpen >= 0) wf |= WF_DQUOTED;
-            if (sqOpen >= 0) wf |= WF_SQUOTED;
-            if (btOpen >= 0) wf |= WF_BACKTICKED;
-            if (evCount * EVENT_STRIDE + EVENT_STRIDE > ev.length) ev = grow(ev, state);
-            const o = evCount++ * EVENT_STRIDE;
-            ev[o] = EV_WORD;
-            ev[o + 1] = start;
-            ev[o + 2] = end;
-            ev[o + 3] = id;
-            ev[o + 4] = ord;
-            ev[o + 5] = seg;
-            ev[o + 6] = wf;
-          }
-        }
-        // Everything below concerns words with digits or capitals, long words, or words before ':'/'-'.
-        if ((kinds & (F_DIGIT | F_UPPER | F_MAPPED | F_NFKC | F_OTHER)) !== 0 || len >= 16 || c === 0x3a || c === 0x2d) {
-          const first = u[start];
-          let kind = 0;
-          let a = 0;
-          if (cls[first] === C_DIGIT) {
-            kind = EV_NUM;
-            a = (kinds & F_LETTER) !== 0 ? 1 : 0;
-          } else if ((kinds & (F_DIGIT | F_UPPER)) !== 0 && first < 128 && u[start + 1] < 128 && prefixTable[(first << 7) | u[start + 1]] === 1) {
-            kind = EV_PREFIX;
-          } else if (
-            (kinds & F_UPPER) !== 0 && (kinds & F_DIGIT) !== 0 && len >= 4 &&
-            cls[first] === C_UPPER && cls[u[start + 1]] === C_UPPER && cls[u[start + 2]] === C_DIGIT && cls[u[start + 3]] === C_DIGIT
-          ) {
-            kind = EV_IBAN;
-          } else if (len <= 4 && (c === 0x3a || c === 0x2d) && isHexRun(u, start, end)) {
-            kind = EV_HEXSEP;
-          }
-          if (kind !== 0) {
-            if (evCount * EVENT_STRIDE + EVENT_STRIDE > ev.length) ev = grow(ev, state);
-            const o = evCount++ * EVENT_STRIDE;
-            ev[o] = kind;
-            ev[o + 1] = start;
-            ev[o + 2] = end;
-            ev[o + 3] = a;
-            ev[o + 4] = ord;
-            ev[o + 5] = seg;
-            ev[o + 6] = 0;
-          }
-          if (len >= 16) {
-            if (evCount * EVENT_STRIDE + EVENT_STRIDE > ev.length) ev = grow(ev, state);
-            const o = evCount++ * EVENT_STRIDE;
-            ev[o] = EV_LONG;
-            ev[o + 1] = start;
-            ev[o + 2] = end;
-            ev[o + 3] = ((kinds & F_UPPER) !== 0 ? 1 : 0) | ((kinds & (F_LETTER & ~F_UPPER)) !== 0 ? 2 : 0) | ((kinds & F_DIGIT) !== 0 ? 4 : 0);
-            ev[o + 4] = ord;
-            ev[o + 5] = seg;
-            ev[o + 6] = 0;
-          }
-          if ((kinds & F_MAPPED) !== 0) flags |= LF_HOMOGLYPH;
-          if ((kinds & F_NFKC) !== 0) flags |= LF_NEEDS_NFKC;
-          if ((kinds & F_OTHER) !== 0) flags |= LF_OTHER_SCRIPT;
-        }
-        ord++;
-        len = 0;
-        h = FNV_OFFSET;
-        kinds = 0;
-        leet = 0;
-      }
-
-      // ---- not a word character ----
-      if (k === C_SPACE) continue;
-      if (k === C_NEWLINE) {
-        seg++;
-        // A blank line ends a paragraph: a quote still open there was never a quote.
-        if (u[i + 1] === 0x0a || (u[i + 1] === 0x0d && u[i + 2] === 0x0a)) {
-          if (dqOpen >= 0) unquote(ev, evCount, dqOpen, WF_DQUOTED);
-          if (sqOpen >= 0) unquote(ev, evCount, sqOpen, WF_SQUOTED);
-          dqOpen = sqOpen = -1;
-        }
-        continue;
-      }
+      continue;
+    }
+    const k = cls[c];
+    if (k === C_HIGH && c === MATH_HIGH_SURROGATE && i < n) {
+      // 𝐢𝐠𝐧𝐨𝐫𝐞: mathematical letters are word characters; the NFKC slow path reads them properly.
+      if (len === 0) start = i;
+      flags |= LF_NEEDS_NFKC;
+      h = Math.imul(h ^ u[i + 1], FNV_PRIME);
+      kinds |= F_NFKC;
+      len++;
+      i++;
+      continue;
+    }
+    if (len !== 0) {
+      // Characters that do not end a word: invisibles, "don't", leetspeak symbols ("pa$$word").
       if (k === C_SKIP) {
         flags |= LF_INVISIBLE;
         continue;
       }
-      n1 = Math.imul(n1 ^ c, HASH_P1);
-      if (k === C_SENTENCE) {
-        const next = cls[u[i + 1]];
-        if (next === C_SPACE || next === C_NEWLINE || next === C_QUOTE) seg++;
-        continue;
-      }
-      if (k === C_QUOTE) {
-        if (c === 0x201c || c === 0xab) dqOpen = i;
-        else if (c === 0x201d || c === 0xbb) dqOpen = -1;
-        else dqOpen = dqOpen >= 0 ? -1 : i;
-        continue;
-      }
-      if (k === C_APOS) {
-        const prevWord = i > 0 && fold[u[i - 1]] !== 0;
-        const nextWord = fold[u[i + 1]] !== 0;
-        if (!prevWord && nextWord && c !== 0x2019) {
-          if (sqOpen < 0) sqOpen = i;
-        } else if (!nextWord && sqOpen >= 0) sqOpen = -1;
-        continue;
-      }
-      if (k === C_BACKTICK) {
-        btOpen = btOpen >= 0 ? -1 : i;
-        continue;
-      }
-      if (k === C_AT) {
-        if (evCount * EVENT_STRIDE + EVENT_STRIDE > ev.length) ev = grow(ev, state);
-        const o = evCount++ * EVENT_STRIDE;
-        ev[o] = EV_AT;
-        ev[o + 1] = i;
-        ev[o + 2] = i + 1;
-        ev[o + 3] = 0;
-        ev[o + 4] = ord;
-        ev[o + 5] = seg;
-        ev[o + 6] = 0;
-        continue;
-      }
-      if (k === C_TRIGGER || k === C_LEET) {
-        const next = u[i + 1];
-        let mark = 0;
-        if (c === 0x7b) mark = next === 0x7b ? MARK_DOUBLE_BRACE : next === 0x25 ? MARK_BRACE_PERCENT : 0;
-        else if (c === 0x24) mark = next === 0x7b ? MARK_DOLLAR_BRACE : next === 0x28 ? MARK_DOLLAR_PAREN : 0;
-        else if (c === 0x23) mark = next === 0x7b ? MARK_HASH_BRACE : 0;
-        else if (c === 0x3c) mark = next === 0x25 ? MARK_ANGLE_PERCENT : next === 0x7c ? MARK_ANGLE_PIPE : next === 0x3c ? MARK_DOUBLE_ANGLE : 0;
-        else if (c === 0x25 && isHex(next) && isHex(u[i + 2])) {
-          // Extend the previous %XX run when close, so "Ignore%20all%20previous" is one event.
-          const last = lastPct * EVENT_STRIDE;
-          if (lastPct >= 0 && ev[last + EV_END] >= i - 24) {
-            ev[last + EV_END] = i + 3;
-            ev[last + EV_A]++;
-          } else {
-            if (evCount * EVENT_STRIDE + EVENT_STRIDE > ev.length) ev = grow(ev, state);
-            lastPct = evCount;
-            const o = evCount++ * EVENT_STRIDE;
-            ev[o] = EV_PCT;
-            ev[o + 1] = i;
-            ev[o + 2] = i + 3;
-            ev[o + 3] = 1;
-            ev[o + 4] = ord;
-            ev[o + 5] = seg;
-            ev[o + 6] = 0;
-          }
-          i += 2;
+      if (fold[u[i + 1]] !== 0) {
+        // "don't" → dont; but "OpenAI's" is OpenAI followed by 's (possessive or "is")
+        if (k === C_APOS && (kinds & F_LETTER) !== 0 && !((u[i + 1] | 0x20) === 0x73 && fold[u[i + 2]] === 0)) continue;
+        if (k === C_LEET || c === 0x21) {
+          h = Math.imul(h ^ c, FNV_PRIME);
+          leet++;
+          len++;
           continue;
         }
-        if (mark !== 0) {
+      }
+
+      // ---- end of a word [start, i) ----
+      const end = i;
+      n1 = (Math.imul(n1 ^ h, HASH_P1) + len) | 0;
+      n2 = Math.imul(n2 ^ h, HASH_P2);
+      n2 ^= n2 >>> 13;
+      if ((kinds & F_LETTER) !== 0 && len <= MAX_WORD_LENGTH) {
+        let id = -1;
+        let wf = 0;
+        if ((kinds & F_DIGIT) === 0 && leet === 0) {
+          // vocabulary.lookup, inlined; a slot is empty iff its length is 0 (vocabulary words are never empty)
+          let slot = (h ^ (h >>> 15)) & vMask;
+          // Probe the one-byte lengths first (0 = empty slot): a quarter of the memory of the ids.
+          for (let l = vLens[slot]; l !== 0; l = vLens[slot]) {
+            if (l === len && vKeys[slot] === h) {
+              id = vIds[slot] - 1;
+              break;
+            }
+            slot = (slot + 1) & vMask;
+          }
+        } else {
+          id = lookupLeet(u, start, end, len, vocab);
+          if (id >= 0) {
+            wf = WF_LEET;
+            flags |= LF_LEET;
+          }
+        }
+        if (id >= 0) {
+          if ((kinds & (F_LETTER & ~F_UPPER)) === 0 && len > 1) wf |= WF_ALLCAPS;
+          if (dqOpen >= 0) wf |= WF_DQUOTED;
+          if (sqOpen >= 0) wf |= WF_SQUOTED;
+          if (btOpen >= 0) wf |= WF_BACKTICKED;
           if (evCount * EVENT_STRIDE + EVENT_STRIDE > ev.length) ev = grow(ev, state);
           const o = evCount++ * EVENT_STRIDE;
-          ev[o] = EV_MARK;
-          ev[o + 1] = i;
-          ev[o + 2] = i + 2;
-          ev[o + 3] = mark;
+          ev[o] = EV_WORD;
+          ev[o + 1] = start;
+          ev[o + 2] = end;
+          ev[o + 3] = id;
           ev[o + 4] = ord;
           ev[o + 5] = seg;
-          ev[o + 6] = (dqOpen >= 0 ? WF_DQUOTED : 0) | (sqOpen >= 0 ? WF_SQUOTED : 0) | (btOpen >= 0 ? WF_BACKTICKED : 0);
+          ev[o + 6] = wf;
         }
+      }
+      // Everything below concerns words with digits or capitals, long words, or words before ':'/'-'.
+      if ((kinds & (F_DIGIT | F_UPPER | F_MAPPED | F_NFKC | F_OTHER)) !== 0 || len >= 16 || c === 0x3a || c === 0x2d) {
+        const first = u[start];
+        let kind = 0;
+        let a = 0;
+        if (cls[first] === C_DIGIT) {
+          kind = EV_NUM;
+          a = (kinds & F_LETTER) !== 0 ? 1 : 0;
+        } else if ((kinds & (F_DIGIT | F_UPPER)) !== 0 && first < 128 && u[start + 1] < 128 && prefixTable[(first << 7) | u[start + 1]] === 1) {
+          kind = EV_PREFIX;
+        } else if (
+          (kinds & F_UPPER) !== 0 && (kinds & F_DIGIT) !== 0 && len >= 4 &&
+          cls[first] === C_UPPER && cls[u[start + 1]] === C_UPPER && cls[u[start + 2]] === C_DIGIT && cls[u[start + 3]] === C_DIGIT
+        ) {
+          kind = EV_IBAN;
+        } else if (len <= 4 && (c === 0x3a || c === 0x2d) && isHexRun(u, start, end)) {
+          kind = EV_HEXSEP;
+        }
+        if (kind !== 0) {
+          if (evCount * EVENT_STRIDE + EVENT_STRIDE > ev.length) ev = grow(ev, state);
+          const o = evCount++ * EVENT_STRIDE;
+          ev[o] = kind;
+          ev[o + 1] = start;
+          ev[o + 2] = end;
+          ev[o + 3] = a;
+          ev[o + 4] = ord;
+          ev[o + 5] = seg;
+          ev[o + 6] = 0;
+        }
+        if (len >= 16) {
+          if (evCount * EVENT_STRIDE + EVENT_STRIDE > ev.length) ev = grow(ev, state);
+          const o = evCount++ * EVENT_STRIDE;
+          ev[o] = EV_LONG;
+          ev[o + 1] = start;
+          ev[o + 2] = end;
+          ev[o + 3] = ((kinds & F_UPPER) !== 0 ? 1 : 0) | ((kinds & (F_LETTER & ~F_UPPER)) !== 0 ? 2 : 0) | ((kinds & F_DIGIT) !== 0 ? 4 : 0);
+          ev[o + 4] = ord;
+          ev[o + 5] = seg;
+          ev[o + 6] = 0;
+        }
+        if ((kinds & F_MAPPED) !== 0) flags |= LF_HOMOGLYPH;
+        if ((kinds & F_NFKC) !== 0) flags |= LF_NEEDS_NFKC;
+        if ((kinds & F_OTHER) !== 0) flags |= LF_OTHER_SCRIPT;
+      }
+      ord++;
+      len = 0;
+      h = FNV_OFFSET;
+      kinds = 0;
+      leet = 0;
+    }
+
+    // ---- not a word character ----
+    if (k === C_SPACE) continue;
+    if (k === C_NEWLINE) {
+      seg++;
+      // A blank line ends a paragraph: a quote still open there was never a quote.
+      if (u[i + 1] === 0x0a || (u[i + 1] === 0x0d && u[i + 2] === 0x0a)) {
+        if (dqOpen >= 0) unquote(ev, evCount, dqOpen, WF_DQUOTED);
+        if (sqOpen >= 0) unquote(ev, evCount, sqOpen, WF_SQUOTED);
+        dqOpen = sqOpen = -1;
+      }
+      continue;
+    }
+    if (k === C_SKIP) {
+      flags |= LF_INVISIBLE;
+      continue;
+    }
+    n1 = Math.imul(n1 ^ c, HASH_P1);
+    if (k === C_SENTENCE) {
+      const next = cls[u[i + 1]];
+      if (next === C_SPACE || next === C_NEWLINE || next === C_QUOTE) seg++;
+      continue;
+    }
+    if (k === C_QUOTE) {
+      if (c === 0x201c || c === 0xab) dqOpen = i;
+      else if (c === 0x201d || c === 0xbb) dqOpen = -1;
+      else dqOpen = dqOpen >= 0 ? -1 : i;
+      continue;
+    }
+    if (k === C_APOS) {
+      const prevWord = i > 0 && fold[u[i - 1]] !== 0;
+      const nextWord = fold[u[i + 1]] !== 0;
+      if (!prevWord && nextWord && c !== 0x2019) {
+        if (sqOpen < 0) sqOpen = i;
+      } else if (!nextWord && sqOpen >= 0) sqOpen = -1;
+      continue;
+    }
+    if (k === C_BACKTICK) {
+      btOpen = btOpen >= 0 ? -1 : i;
+      continue;
+    }
+    if (k === C_AT) {
+      if (evCount * EVENT_STRIDE + EVENT_STRIDE > ev.length) ev = grow(ev, state);
+      const o = evCount++ * EVENT_STRIDE;
+      ev[o] = EV_AT;
+      ev[o + 1] = i;
+      ev[o + 2] = i + 1;
+      ev[o + 3] = 0;
+      ev[o + 4] = ord;
+      ev[o + 5] = seg;
+      ev[o + 6] = 0;
+      continue;
+    }
+    if (k === C_TRIGGER || k === C_LEET) {
+      const next = u[i + 1];
+      let mark = 0;
+      if (c === 0x7b) mark = next === 0x7b ? MARK_DOUBLE_BRACE : next === 0x25 ? MARK_BRACE_PERCENT : 0;
+      else if (c === 0x24) mark = next === 0x7b ? MARK_DOLLAR_BRACE : next === 0x28 ? MARK_DOLLAR_PAREN : 0;
+      else if (c === 0x23) mark = next === 0x7b ? MARK_HASH_BRACE : 0;
+      else if (c === 0x3c) mark = next === 0x25 ? MARK_ANGLE_PERCENT : next === 0x7c ? MARK_ANGLE_PIPE : next === 0x3c ? MARK_DOUBLE_ANGLE : 0;
+      else if (c === 0x25 && isHex(next) && isHex(u[i + 2])) {
+        // Extend the previous %XX run when close, so "Ignore%20all%20previous" is one event.
+        const last = lastPct * EVENT_STRIDE;
+        if (lastPct >= 0 && ev[last + EV_END] >= i - 24) {
+          ev[last + EV_END] = i + 3;
+          ev[last + EV_A]++;
+        } else {
+          if (evCount * EVENT_STRIDE + EVENT_STRIDE > ev.length) ev = grow(ev, state);
+          lastPct = evCount;
+          const o = evCount++ * EVENT_STRIDE;
+          ev[o] = EV_PCT;
+          ev[o + 1] = i;
+          ev[o + 2] = i + 3;
+          ev[o + 3] = 1;
+          ev[o + 4] = ord;
+          ev[o + 5] = seg;
+          ev[o + 6] = 0;
+        }
+        i += 2;
         continue;
       }
-      if (k === C_HIGH) {
-        if (c === TAG_HIGH_SURROGATE) flags |= LF_TAGS | LF_INVISIBLE;
-        i++; // emoji and other astral symbols are not words; skip the low half
+      if (mark !== 0) {
+        if (evCount * EVENT_STRIDE + EVENT_STRIDE > ev.length) ev = grow(ev, state);
+        const o = evCount++ * EVENT_STRIDE;
+        ev[o] = EV_MARK;
+        ev[o + 1] = i;
+        ev[o + 2] = i + 2;
+        ev[o + 3] = mark;
+        ev[o + 4] = ord;
+        ev[o + 5] = seg;
+        ev[o + 6] = (dqOpen >= 0 ? WF_DQUOTED : 0) | (sqOpen >= 0 ? WF_SQUOTED : 0) | (btOpen >= 0 ? WF_BACKTICKED : 0);
       }
+      continue;
     }
-    if (dqOpen >= 0) unquote(ev, evCount, dqOpen, WF_DQUOTED);
-    if (sqOpen >= 0) unquote(ev, evCount, sqOpen, WF_SQUOTED);
-    if (btOpen >= 0) unquote(ev, evCount, btOpen, WF_BACKTICKED);
-
-    state.text = text;
-    state.length = n;
-    state.units = u;
-    state.eventCount = evCount;
-    state.flags = flags;
-    state.wordCount = ord;
-    state.normalizedHash = hex32(n1) + hex32(n2);
-    return state;
+    if (k === C_HIGH) {
+      if (c === TAG_HIGH_SURROGATE) flags |= LF_TAGS | LF_INVISIBLE;
+      i++; // emoji and other astral symbols are not words; skip the low half
+    }
   }
+  if (dqOpen >= 0) unquote(ev, evCount, dqOpen, WF_DQUOTED);
+  if (sqOpen >= 0) unquote(ev, evCount, sqOpen, WF_SQUOTED);
+  if (btOpen >= 0) unquote(ev, evCount, btOpen, WF_BACKTICKED);
 
-  return { lex, vocabulary };
+  state.text = text;
+  state.length = n;
+  state.units = u;
+  state.eventCount = evCount;
+  state.flags = flags;
+  state.wordCount = ord;
+  state.normalizedHash = hex32(n1) + hex32(n2);
+  return state;
 }
 
 /** "00".."ff": formatting a hash byte by byte is ~20x cheaper than Number#toString(16) on a non-Smi. */
