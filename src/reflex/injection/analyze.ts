@@ -97,6 +97,17 @@ export function createInjectionAnalyzer(lexer: Lexer, rules: CompiledRules, opti
     return false;
   }
 
+  /**
+   * Is there a hit after `i`, in the same segment and at most `reach` words further on, that `second`
+   * contains? When not, no rule starting at `i` can fill its second slot (matchFrom would fail each).
+   */
+  function secondWithin(nHits: number, i: number, reach: number, second: Uint8Array): boolean {
+    const maxOrd = hOrd[i] + reach;
+    const seg = hSeg[i];
+    for (let q = i + 1; q < nHits && hSeg[q] === seg && hOrd[q] <= maxOrd; q++) if (second[hVocab[q]] === 1) return true;
+    return false;
+  }
+
   function collect(lex: LexResult): { raw: RawMatch[]; segments: DecodedSegment[] } {
     const ev = lex.events;
     const count = lex.eventCount;
@@ -127,13 +138,14 @@ export function createInjectionAnalyzer(lexer: Lexer, rules: CompiledRules, opti
     // Phrase rules, started from each word that can begin one.
     const starts = rules.phraseStarts;
     const startReach = rules.phraseStartReach;
+    const startSecond = rules.phraseSecond;
     for (let i = 0; i < nHits && raw.length < MAX_MATCHES; i++) {
       const list = starts[hVocab[i]];
       if (list === undefined) continue;
       // Every rule starting here needs a second word within `reach` words in the same sentence: when
-      // the next vocabulary word is not, none of them can match.
+      // none of the vocabulary words there can be one, none of the rules can match.
       const reach = startReach[hVocab[i]];
-      if (reach >= 0 && (i + 1 === nHits || hSeg[i + 1] !== hSeg[i] || hOrd[i + 1] > hOrd[i] + reach)) continue;
+      if (reach >= 0 && !secondWithin(nHits, i, reach, startSecond[hVocab[i]] as Uint8Array)) continue;
       for (let li = 0; li < list.length; li++) {
         const ri = list[li];
         const rule = rules.phrase[ri];

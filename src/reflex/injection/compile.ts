@@ -41,6 +41,13 @@ export interface CompiledRules {
    * start word whose next vocabulary word is too far or in another sentence without trying each rule.
    */
   phraseStartReach: Int32Array;
+  /**
+   * Per vocabulary id that starts only rules of two words or more: second[id] === 1 when the word can
+   * fill the second slot of one of them (one table per distinct set of rules, shared by its start
+   * words). Lets the analyser skip a start word when no word within reach can continue any of its
+   * rules — in typical text, every start word — instead of trying each rule.
+   */
+  phraseSecond: (Uint8Array | undefined)[];
   /** Per vocabulary id: structural rules anchored on the word. */
   structuralByWord: (StructuralRule[] | undefined)[];
   /** Per lexer MARK_* value: structural rules anchored on that marker. */
@@ -136,10 +143,36 @@ export function compileRules(vocab: Vocabulary): CompiledRules {
     };
   });
 
+  const phraseSecond = secondWordTables(phrase, phraseStarts, phraseStartReach, size);
+
   for (const rule of STRUCTURAL_RULES) {
     if (!rule.re.sticky) throw new Error(`structural rule ${rule.id} must be sticky`);
     for (const w of rule.words ?? []) (structuralByWord[idOf(foldWord(w))] ??= []).push(rule);
     for (const m of rule.marks ?? []) structuralByMark[m].push(rule);
   }
-  return { phrase, phraseStarts, phraseStartReach, structuralByWord, structuralByMark };
+  return { phrase, phraseStarts, phraseStartReach, phraseSecond, structuralByWord, structuralByMark };
+}
+
+/** See CompiledRules.phraseSecond. */
+function secondWordTables(
+  phrase: readonly CompiledPhraseRule[], phraseStarts: readonly (number[] | undefined)[], reach: Int32Array, size: number,
+): (Uint8Array | undefined)[] {
+  const tables: (Uint8Array | undefined)[] = new Array(size);
+  const byRules = new Map<string, Uint8Array>();
+  for (let id = 0; id < size; id++) {
+    const list = phraseStarts[id];
+    if (list === undefined || reach[id] < 0) continue;
+    const key = list.join(",");
+    let second = byRules.get(key);
+    if (second === undefined) {
+      second = new Uint8Array(size);
+      for (const ri of list) {
+        const member = phrase[ri].slots[1].member;
+        for (let w = 0; w < size; w++) second[w] |= member[w];
+      }
+      byRules.set(key, second);
+    }
+    tables[id] = second;
+  }
+  return tables;
 }
