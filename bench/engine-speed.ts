@@ -112,6 +112,7 @@ async function runCase(c: EngineSpeedCase, runs: number, llamaServerBinary: stri
       logit_bias: logitBias,
     });
     rounds.set("lmx_http", httpRound(lmx.url, c.streams, body));
+    await warmUp(lmx.url, body);
 
     // The same engine without the API process, IPC and HTTP.
     const host = await loadDirectEngine({ path: modelPath, parallel: c.streams, contextSize, threads: c.threads });
@@ -134,6 +135,7 @@ async function runCase(c: EngineSpeedCase, runs: number, llamaServerBinary: stri
       });
       cleanups.push(() => server.stop());
       rounds.set("llama_server", httpRound(server.url, c.streams, (seed) => ({ ...body(seed), ignore_eos: true })));
+      await warmUp(server.url, (seed) => ({ ...body(seed), ignore_eos: true }));
     }
 
     const engines = [...rounds.keys()];
@@ -172,6 +174,16 @@ async function runCase(c: EngineSpeedCase, runs: number, llamaServerBinary: stri
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   }
+}
+
+/**
+ * Short requests before measuring a server, as one in use has served: V8 optimises LMX's API process
+ * only after some hundreds of requests (its cold code competes with the model's threads for the cores).
+ * llama-server gets the same, though its C++ has nothing to warm.
+ */
+const httpWarmUpRequests = 200;
+async function warmUp(url: string, body: (seed: number) => Record<string, unknown>): Promise<void> {
+  for (let i = 0; i < httpWarmUpRequests; i++) await timedStream(url, { ...body(1_000_000 + i), max_tokens: 4 });
 }
 
 function httpRound(url: string, streams: number, body: (seed: number) => Record<string, unknown>): Round {
