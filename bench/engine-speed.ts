@@ -134,8 +134,9 @@ async function runCase(c: EngineSpeedCase, runs: number, llamaServerBinary: stri
         flashAttention: "auto", // LMX leaves it to node-llama-cpp, whose default is "auto" too
       });
       cleanups.push(() => server.stop());
-      rounds.set("llama_server", httpRound(server.url, c.streams, (seed) => ({ ...body(seed), ignore_eos: true })));
-      await warmUp(server.url, (seed) => ({ ...body(seed), ignore_eos: true }));
+      const llamaServerBody = (seed: number) => ({ ...body(seed), ignore_eos: true });
+      rounds.set("llama_server", httpRound(server.url, c.streams, llamaServerBody));
+      await warmUp(server.url, llamaServerBody);
     }
 
     const engines = [...rounds.keys()];
