@@ -47,6 +47,8 @@ interface Pending {
  * thread every step starts from the same thread. Measured on 2 cores (58M model, 2 threads,
  * node-llama-cpp alone): 47-56 tokens/s with the default pool, 103-104 with one libuv thread; 1 thread:
  * 68 and 74. A runner's steps run one after another anyway, so nothing waits for the pool.
+ * One worker also runs work items in queue order, which our node-llama-cpp patch relies on to queue
+ * each sampling step right behind its decode (patches/README.md): it does so only when this is "1".
  */
 const RUNNER_UV_THREADS = "1";
 
