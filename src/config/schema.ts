@@ -255,11 +255,11 @@ export const configSchema = z
         /**
          * While tokens stream, a runner sends them to the API process at most this often (ms); the
          * first token is never delayed, and a token that comes later than this goes out at once.
-         * Fewer wake-ups per token leave the cores to the model: when its threads take every core,
-         * each wake-up of the API process and the client stalls them all. Measured (58M model, 2
-         * threads on 2 cores, ~100 tokens/s): HTTP ÷ in-process 0.81-0.89 at 10 ms, 0.93-1.00 at 30 ms.
+         * "auto": 100 when the model decodes on the CPU with a thread on every core (each wake-up of
+         * the API process and the client then stalls the model's threads), 30 otherwise; 0 sends
+         * every token at once. See engine/runner/stream-interval.ts for the measurements.
          */
-        stream_interval_ms: z.number().min(0).max(1000).default(30),
+        stream_interval_ms: z.union([z.literal("auto"), z.number().min(0).max(1000)]).default("auto"),
       })
       .strict()
       .prefault({}),

@@ -165,8 +165,11 @@ export interface LoadOptions {
   prefixCache: boolean;
   /** Speculative decoding, or null for plain decoding. */
   speculative: SpeculativeOptions | null;
-  /** Streamed events are sent from the runner at most this often (ms); 0 sends every token at once. */
-  streamIntervalMs: number;
+  /**
+   * Streamed events are sent from the runner at most this often (ms); 0 sends every token at once;
+   * "auto" lets the runner choose from where the model decodes (runner/stream-interval.ts).
+   */
+  streamIntervalMs: number | "auto";
 }
 
 /** An error in plain data, so it survives IPC and keeps its HTTP meaning. */

@@ -6,6 +6,7 @@ import { toErrorData } from "../errors.js";
 import type { GenerateEvent } from "../types.js";
 import { ModelHost } from "./model-host.js";
 import type { FromRunner, ToRunner } from "./protocol.js";
+import { resolveStreamInterval } from "./stream-interval.js";
 
 if (!process.send) {
   console.error("lmx runner: must be started by the LMX server (no IPC channel)");
@@ -63,8 +64,12 @@ async function handle(message: ToRunner): Promise<void> {
   switch (message.t) {
     case "load": {
       try {
-        streamIntervalMs = message.options.streamIntervalMs;
         host = await ModelHost.load(message.options, log);
+        streamIntervalMs = resolveStreamInterval(message.options.streamIntervalMs, {
+          onGpu: host.info.gpu !== false && host.info.gpuLayers > 0,
+          threads: message.options.threads,
+        });
+        log("debug", `stream interval: ${streamIntervalMs} ms`);
         send({ t: "loaded", info: host.info });
       } catch (err) {
         send({ t: "load_failed", error: toErrorData(err) });
