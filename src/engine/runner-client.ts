@@ -222,15 +222,19 @@ export class RunnerProcess {
         logFromRunner(this.options.log, message.level, message.message);
         return;
       case "events": {
-        const pending = this.pending.get(message.id);
-        if (!pending) return;
-        pending.lastProgress = performance.now();
-        pending.onEvents?.(message.events);
+        const now = performance.now();
+        for (const { id, events } of message.batches) {
+          const pending = this.pending.get(id);
+          if (!pending) continue;
+          pending.lastProgress = now;
+          pending.onEvents?.(events);
+        }
         return;
       }
       case "result": {
         const pending = this.pending.get(message.id);
         this.pending.delete(message.id);
+        if (message.events) pending?.onEvents?.(message.events);
         pending?.resolve(message.value);
         return;
       }

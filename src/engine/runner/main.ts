@@ -56,8 +56,16 @@ function flush() {
     flushTimer = null;
   }
   lastFlush = performance.now();
-  for (const [id, events] of outbox) send({ t: "events", id, events });
+  if (outbox.size === 0) return;
+  send({ t: "events", batches: Array.from(outbox, ([id, events]) => ({ id, events })) });
   outbox.clear();
+}
+
+/** A generation's events not sent yet, taken out of the outbox to travel with its result. */
+function takeEvents(id: number): GenerateEvent[] | undefined {
+  const events = outbox.get(id);
+  outbox.delete(id);
+  return events;
 }
 
 async function handle(message: ToRunner): Promise<void> {
@@ -108,8 +116,8 @@ async function handle(message: ToRunner): Promise<void> {
         value = host.stats();
         break;
     }
-    flush();
-    send({ t: "result", id, value });
+    const events = takeEvents(id);
+    send({ t: "result", id, value, ...(events ? { events } : {}) });
   } catch (err) {
     flush();
     send({ t: "error", id, error: toErrorData(err) });
