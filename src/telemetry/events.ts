@@ -44,6 +44,8 @@ export class EventBus {
   }
 
   emit<K extends LmxEventName>(type: K, data: LmxEvents[K]): void {
+    // Every request ends with one; most of the time nobody listens (only admin event streams do).
+    if (this.emitter.listenerCount("event") === 0) return;
     const event: LmxEvent<K> = { type, time: new Date().toISOString(), data };
     this.emitter.emit("event", event);
   }
