@@ -1,8 +1,8 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { randomUUID } from "node:crypto";
 import { toHttpError } from "./errors.js";
-import { registerAuth } from "./auth.js";
-import { registerRateLimits } from "./rate-limits.js";
+import { authorize } from "./auth.js";
+import { applyRateLimit } from "./rate-limits.js";
 import { adminRoutes } from "./routes/admin/index.js";
 import { healthRoutes } from "./routes/health.js";
 import { lmStudioRoutes } from "./routes/lmstudio.js";
@@ -32,8 +32,23 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   app.decorateRequest("summary", null);
   app.decorateRequest("errorCode", null);
 
-  app.addHook("onRequest", async (request, reply) => {
+  // Everything a request goes through before its body is read: its id echoed, its key checked, its rate
+  // limit taken. One hook, synchronous unless a rate limit must be asked (Redis): every request passes
+  // here, and on an idle machine each extra step on this path shows in the time to first token.
+  app.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);
+    const query = request.url.indexOf("?");
+    const path = query === -1 ? request.url : request.url.slice(0, query);
+    let limiting: Promise<void> | undefined;
+    try {
+      authorize(request, path, services.config());
+      limiting = applyRateLimit(request, reply, path, services);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    if (limiting) limiting.then(() => done(), done);
+    else done();
   });
 
   // One access-log line, one metrics record and, for generations, one request_completed event per request.
@@ -116,8 +131,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     });
   });
 
-  registerAuth(app, services);
-  registerRateLimits(app, services);
   await healthRoutes(app, services);
   await v1Routes(app, services);
   registerChatWebSocket(app, services);

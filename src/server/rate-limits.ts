@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { rateLimitHeaders } from "../reflex/index.js";
 import { rateLimited } from "../errors.js";
 import type { Services } from "./services.js";
@@ -8,12 +8,13 @@ const limited = ["/v1/", "/api/v0/", "/octo/"];
 /**
  * Token-bucket rate limits on the inference surfaces (reflex.rate_limit): every answer carries
  * x-ratelimit-* headers; a caller over its tier gets 429 with Retry-After. Admin and health are exempt.
+ * Returns undefined, without waiting for anything, when the request is not limited (rate limits off,
+ * or a path they do not cover); otherwise a promise that rejects with the 429.
  */
-export function registerRateLimits(app: FastifyInstance, services: Services): void {
-  app.addHook("onRequest", async (request, reply) => {
-    const path = request.url.split("?")[0];
-    if (!limited.some((prefix) => path.startsWith(prefix))) return;
-    const result = await services.reflex.rateLimit({ apiKey: apiKeyOf(request), clientId: headerOf(request, "x-client-id"), ip: request.ip });
+export function applyRateLimit(request: FastifyRequest, reply: FastifyReply, path: string, services: Services): Promise<void> | undefined {
+  if (!services.config().reflex.rate_limit.enabled) return undefined;
+  if (!limited.some((prefix) => path.startsWith(prefix))) return undefined;
+  return services.reflex.rateLimit({ apiKey: apiKeyOf(request), clientId: headerOf(request, "x-client-id"), ip: request.ip }).then((result) => {
     if (!result) return;
     for (const [name, value] of Object.entries(rateLimitHeaders(result.decision))) reply.header(name, value);
     if (!result.decision.allowed) {
