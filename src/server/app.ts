@@ -9,6 +9,7 @@ import { lmStudioRoutes } from "./routes/lmstudio.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { octoRoutes } from "./routes/octo/index.js";
 import { v1Routes } from "./routes/v1/index.js";
+import { v1BodyParsers } from "./routes/v1/schemas.js";
 import { registerChatWebSocket } from "./routes/v1/websocket.js";
 import type { Services } from "./services.js";
 
@@ -132,8 +133,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   });
 
   await healthRoutes(app, services);
-  await v1Routes(app, services);
-  registerChatWebSocket(app, services);
+  const v1Bodies = v1BodyParsers();
+  await v1Routes(app, services, v1Bodies);
+  registerChatWebSocket(app, services, v1Bodies.chat);
   await adminRoutes(app, services);
   await lmStudioRoutes(app, services);
   await octoRoutes(app, services);

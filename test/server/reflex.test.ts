@@ -55,6 +55,25 @@ describe("reflex policy on /v1", () => {
     reflex().mode = "audit";
   });
 
+  it("log_prompts logs the body as the client sent it, even when redaction rewrote what the model saw", async () => {
+    const config = server.lmx.services.config();
+    config.log_prompts = true;
+    reflex().mode = "redact";
+    reflex().redaction = "mask";
+    try {
+      const requestId = randomUUID();
+      const response = await server.post("/v1/chat/completions", { model, messages: [{ role: "user", content: `Write to ${email}` }], max_tokens: 1 }, { "x-request-id": requestId });
+      expect(response.headers.get("x-lmx-reflex")).toBe("pii=1;injection=none;redacted=1");
+      await json(response);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const line = server.logs.find((l) => l.req_id === requestId && l.msg === "request") as { body?: { messages: Array<{ content: string }> } } | undefined;
+      expect(line?.body?.messages[0].content).toBe(`Write to ${email}`);
+    } finally {
+      config.log_prompts = false;
+      reflex().mode = "audit";
+    }
+  });
+
   it("enforce blocks critical injections with blocked_by_policy, never echoing the input", async () => {
     reflex().mode = "enforce";
     try {

@@ -1,7 +1,7 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { invalidRequest, modelNotFound, unavailable } from "../../../errors.js";
 import type { Services } from "../../services.js";
-import { clientGone, parseBody } from "../../request-context.js";
+import { clientGone } from "../../request-context.js";
 import {
   ChatChunkWriter,
   ChatCompletionBuilder,
@@ -11,12 +11,15 @@ import {
 } from "./format.js";
 import { runGeneration } from "./generation.js";
 import { restoringEvents } from "../../reflex-gate.js";
-import { chatCompletionSchema, completionSchema, embeddingSchema } from "./schemas.js";
+import type { V1BodyParsers } from "./schemas.js";
 import { chatTexts, completionTexts, type TextSlot } from "./texts.js";
 import { toChatRequest, toCompletionRequests } from "./translate.js";
 
 /** The OpenAI-compatible surface: /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings. */
-export async function v1Routes(app: FastifyInstance, services: Services): Promise<void> {
+export async function v1Routes(app: FastifyInstance, services: Services, parse: V1BodyParsers): Promise<void> {
+  // The parsed body may be the one received, and redaction (reflex) rewrites its texts in place: the
+  // debug log of prompts (log_prompts) shows them as the client sent them.
+  const received = (request: FastifyRequest): unknown => (services.config().log_prompts ? structuredClone(request.body) : request.body);
   /** The model for a request: aliases and presets resolved, loaded just in time; refused when memory is short. */
   const modelFor = async (name: string, keepAlive: string | number | undefined, signal: AbortSignal) => {
     if (services.memory.overloaded()) {
@@ -57,7 +60,7 @@ export async function v1Routes(app: FastifyInstance, services: Services): Promis
   };
 
   app.post("/v1/chat/completions", async (request, reply) => {
-    const body = parseBody(chatCompletionSchema, request.body);
+    const body = parse.chat(received(request));
     const reflex = screen(chatTexts(body));
     const { signal } = clientGone(request, reply);
     const { model, preset } = await modelFor(body.model, body.keep_alive, signal);
@@ -87,7 +90,7 @@ export async function v1Routes(app: FastifyInstance, services: Services): Promis
   });
 
   app.post("/v1/completions", async (request, reply) => {
-    const body = parseBody(completionSchema, request.body);
+    const body = parse.completion(received(request));
     const reflex = screen(completionTexts(body));
     const { signal } = clientGone(request, reply);
     const { model, preset } = await modelFor(body.model, body.keep_alive, signal);
@@ -117,7 +120,7 @@ export async function v1Routes(app: FastifyInstance, services: Services): Promis
   });
 
   app.post("/v1/embeddings", async (request, reply) => {
-    const body = parseBody(embeddingSchema, request.body);
+    const body = parse.embedding(received(request));
     const { signal } = clientGone(request, reply);
     const { model } = await modelFor(body.model, body.keep_alive, signal);
     if (body.dimensions !== undefined && body.dimensions !== model.info.embeddingSize) {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isKeepAlive } from "../../../config/duration.js";
+import { bodyValidator, type BodyRules } from "../../body-validator.js";
 
 /**
  * Request bodies of the OpenAI surface, field for field as OpenAI documents them, plus the llama.cpp
@@ -114,28 +115,28 @@ export const chatCompletionSchema = z
       .optional(),
     parallel_tool_calls: z.boolean().optional(),
     ...sampling,
-  })
-  .superRefine((body, ctx) => {
-    if (body.top_logprobs != null && !body.logprobs) {
-      ctx.addIssue({ code: "custom", path: ["top_logprobs"], message: "'top_logprobs' requires 'logprobs' to be true" });
-    }
-    if (body.tool_choice !== undefined && body.tool_choice !== "none" && !body.tools?.length) {
-      ctx.addIssue({ code: "custom", path: ["tool_choice"], message: "'tool_choice' is only allowed when 'tools' are specified" });
-    }
-    if (typeof body.tool_choice === "object" && body.tools) {
-      const name = body.tool_choice.function.name;
-      if (!body.tools.some((t) => t.function.name === name)) {
-        ctx.addIssue({ code: "custom", path: ["tool_choice"], message: `no tool named '${name}' in 'tools'` });
-      }
-    }
-    const names = new Set<string>();
-    body.tools?.forEach((t, i) => {
-      if (names.has(t.function.name)) ctx.addIssue({ code: "custom", path: ["tools", i, "function", "name"], message: `duplicate tool name '${t.function.name}'` });
-      names.add(t.function.name);
-    });
   });
 export type ChatCompletionBody = z.infer<typeof chatCompletionSchema>;
 
+/** What a chat completion's fields must agree on, as OpenAI checks it. */
+export const chatCompletionRules: BodyRules<ChatCompletionBody> = (body) => {
+  if (body.top_logprobs != null && !body.logprobs) {
+    return { path: ["top_logprobs"], message: "'top_logprobs' requires 'logprobs' to be true" };
+  }
+  if (body.tool_choice !== undefined && body.tool_choice !== "none" && !body.tools?.length) {
+    return { path: ["tool_choice"], message: "'tool_choice' is only allowed when 'tools' are specified" };
+  }
+  if (typeof body.tool_choice === "object" && body.tools) {
+    const name = body.tool_choice.function.name;
+    if (!body.tools.some((t) => t.function.name === name)) return { path: ["tool_choice"], message: `no tool named '${name}' in 'tools'` };
+  }
+  const names = new Set<string>();
+  for (const [i, t] of (body.tools ?? []).entries()) {
+    if (names.has(t.function.name)) return { path: ["tools", i, "function", "name"], message: `duplicate tool name '${t.function.name}'` };
+    names.add(t.function.name);
+  }
+  return null;
+};
 const tokenArray = z.array(z.number().int().min(0));
 
 export const completionSchema = z.object({
@@ -159,3 +160,13 @@ export const embeddingSchema = z.object({
   keep_alive: keepAlive,
 });
 export type EmbeddingBody = z.infer<typeof embeddingSchema>;
+
+/** The validators of the OpenAI surface's bodies, compiled once per server (HTTP and WebSocket share them). */
+export function v1BodyParsers() {
+  return {
+    chat: bodyValidator(chatCompletionSchema, chatCompletionRules),
+    completion: bodyValidator(completionSchema),
+    embedding: bodyValidator(embeddingSchema),
+  };
+}
+export type V1BodyParsers = ReturnType<typeof v1BodyParsers>;

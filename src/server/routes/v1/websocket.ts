@@ -8,7 +8,7 @@ import { matches } from "../../auth.js";
 import { toHttpError } from "../../errors.js";
 import type { Services } from "../../services.js";
 import { usageBody } from "./format.js";
-import { chatCompletionSchema } from "./schemas.js";
+import type { ChatCompletionBody } from "./schemas.js";
 import { restoringEvents } from "../../reflex-gate.js";
 import { chatTexts } from "./texts.js";
 import { toChatRequest } from "./translate.js";
@@ -20,7 +20,7 @@ import { toChatRequest } from "./translate.js";
  *            chat.done {request_id, model, choices: [{index, finish_reason}], usage} · chat.error {request_id, error}
  * Sockets with nothing running and nothing received for `websocket.idle_timeout_ms` are closed.
  */
-export function registerChatWebSocket(app: FastifyInstance, services: Services): void {
+export function registerChatWebSocket(app: FastifyInstance, services: Services, parseChat: (body: unknown) => ChatCompletionBody): void {
   const path = "/v1/chat/stream";
   // The ws library is loaded with the first socket: most servers never see one, and start faster.
   let wss: Promise<WebSocketServer> | null = null;
@@ -43,7 +43,7 @@ export function registerChatWebSocket(app: FastifyInstance, services: Services):
       }
     }
     socketServer().then(
-      (server) => server.handleUpgrade(request, socket, head, (ws) => serveSocket(ws, services, url.searchParams.get("client_id"))),
+      (server) => server.handleUpgrade(request, socket, head, (ws) => serveSocket(ws, services, parseChat, url.searchParams.get("client_id"))),
       () => socket.destroy(),
     );
   });
@@ -56,7 +56,7 @@ export function registerChatWebSocket(app: FastifyInstance, services: Services):
   });
 }
 
-function serveSocket(ws: WebSocket, services: Services, clientId: string | null): void {
+function serveSocket(ws: WebSocket, services: Services, parseChat: (body: unknown) => ChatCompletionBody, clientId: string | null): void {
   const running = new Map<string, AbortController>();
   const idleMs = services.config().websocket.idle_timeout_ms;
   let idleTimer: NodeJS.Timeout | null = null;
@@ -99,7 +99,7 @@ function serveSocket(ws: WebSocket, services: Services, clientId: string | null)
     const controller = new AbortController();
     running.set(requestId, controller);
     armIdle();
-    void runRequest(services, message, requestId, clientId, controller.signal, send).finally(() => {
+    void runRequest(services, parseChat, message, requestId, clientId, controller.signal, send).finally(() => {
       running.delete(requestId);
       armIdle();
     });
@@ -115,6 +115,7 @@ function serveSocket(ws: WebSocket, services: Services, clientId: string | null)
 
 async function runRequest(
   services: Services,
+  parseChat: (body: unknown) => ChatCompletionBody,
   message: Record<string, unknown>,
   requestId: string,
   clientId: string | null,
@@ -128,9 +129,7 @@ async function runRequest(
   let errorCode: string | null = null;
   try {
     const { type: _type, request_id: _id, ...fields } = message;
-    const parsed = chatCompletionSchema.safeParse(fields, { reportInput: true });
-    if (!parsed.success) throw parsed.error;
-    const body = parsed.data;
+    const body = parseChat(fields);
     const verdict = services.reflex.inspect(chatTexts(body));
     if (verdict) services.metrics.recordReflex(verdict.findings);
     const restore = verdict?.vault ? restoringEvents(verdict.vault) : (events: GenerateEvent[]) => events;

@@ -1,0 +1,77 @@
+import { Ajv, type ValidateFunction } from "ajv";
+import { z } from "zod";
+import { invalidRequest } from "../errors.js";
+
+/**
+ * Request-body validation with a compiled fast path.
+ *
+ * The zod schema stays the one definition of a body and the author of every error message. Beside
+ * it, ajv compiles the schema's JSON Schema into one plain function, which answers the common case:
+ * a valid body. On an idle server the time to first token is dominated by how much code a request
+ * runs, and zod's generic parse of a chat or completion body took about 110 µs there (5 µs when
+ * warm), the compiled check about 12.
+ *
+ * The compiled check is built to be stricter than zod, never looser, so that "ajv accepts" implies
+ * "zod accepts and returns the body unchanged":
+ * - objects refuse unknown keys (zod strips them; such a body takes the zod path and is stripped);
+ * - a node with a refinement (`refine`, `superRefine`) or a `format` (which ajv alone does not check)
+ *   matches nothing, so a body that uses it takes the zod path;
+ * - a schema with anything that changes its input (defaults, transforms, pipes…) or that JSON Schema
+ *   cannot state gets no fast path at all.
+ * What ajv refuses, zod parses: it accepts it after all (unknown keys) or names the first bad field.
+ */
+export function bodyValidator<T extends z.ZodType>(schema: T, rules?: BodyRules<z.infer<T>>): (body: unknown) => z.infer<T> {
+  const fast = compileFastPath(schema);
+  return (body) => {
+    if (body === undefined || body === null || typeof body !== "object" || Array.isArray(body)) {
+      throw invalidRequest("The request body must be a JSON object.", null, "invalid_body");
+    }
+    let value: z.infer<T>;
+    // The body itself, not a copy (a copy costs more than the check here); zod's path returns a copy.
+    if (fast?.(body)) value = body as z.infer<T>;
+    else {
+      const result = schema.safeParse(body, { reportInput: true });
+      if (!result.success) throw result.error;
+      value = result.data;
+    }
+    const issue = rules?.(value);
+    if (issue) throw new z.ZodError([{ code: "custom", path: issue.path, message: issue.message, input: undefined }]);
+    return value;
+  };
+}
+
+/**
+ * Rules across fields, checked on the parsed body (a refinement on the schema itself would take its
+ * fast path away): the first broken rule, named by its field, or null. Its error reads as zod's.
+ */
+export type BodyRules<T> = (body: T) => { path: Array<string | number>; message: string } | null;
+
+/** Node types whose output is their input: a schema made only of these can be checked by JSON Schema. */
+const exactTypes = new Set(["string", "number", "int", "boolean", "null", "literal", "enum", "object", "array", "union", "optional", "nullable", "record", "unknown", "any"]);
+
+/** The compiled check, or null when the schema cannot have one (see bodyValidator). */
+export function compileFastPath(schema: z.ZodType): ValidateFunction | null {
+  let exact = true;
+  let jsonSchema: Record<string, unknown>;
+  try {
+    jsonSchema = z.toJSONSchema(schema, {
+      target: "draft-07",
+      io: "input",
+      unrepresentable: "throw",
+      override: ({ zodSchema, jsonSchema: node }) => {
+        const def = zodSchema._zod.def as { type: string; checks?: Array<{ _zod: { def: { check: string } } }> };
+        if (!exactTypes.has(def.type)) exact = false;
+        if (def.type === "object") node.additionalProperties = false;
+        if (def.checks?.some((check) => check._zod.def.check === "custom") || node.format !== undefined) {
+          for (const key of Object.keys(node)) delete (node as Record<string, unknown>)[key];
+          node.not = {};
+        }
+      },
+    }) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  // A refinement on the whole body leaves nothing to accept: use `rules` for those.
+  if (!exact || "not" in jsonSchema) return null;
+  return new Ajv({ strict: false, allErrors: false, validateSchema: false }).compile(jsonSchema);
+}
