@@ -53,7 +53,9 @@ export async function benchServing(options: ServingBenchOptions = {}) {
   const tokens = options.tokens ?? 256;
   const runs = options.runs ?? 21;
   const concurrency = options.concurrency ?? 8;
-  const ttftRuns = options.ttftRuns ?? 41;
+  // Idle requests vary by ±50% here from one to the next (the host's wake-ups): 41 per path left the
+  // median moving by ±0.4 ms between runs of the same code.
+  const ttftRuns = options.ttftRuns ?? 201;
   const contextSize = 1024;
 
   const direct = await directPath({ modelPath, threads, concurrency, contextSize });
