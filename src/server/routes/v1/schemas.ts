@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isKeepAlive } from "../../../config/duration.js";
-import { bodyValidator, type BodyRules } from "../../body-validator.js";
+import { bodyAjv, bodyValidator, type BodyRules } from "../../body-validator.js";
 
 /**
  * Request bodies of the OpenAI surface, field for field as OpenAI documents them, plus the llama.cpp
@@ -163,10 +163,11 @@ export type EmbeddingBody = z.infer<typeof embeddingSchema>;
 
 /** The validators of the OpenAI surface's bodies, compiled once per server (HTTP and WebSocket share them). */
 export function v1BodyParsers() {
+  const ajv = bodyAjv();
   return {
-    chat: bodyValidator(chatCompletionSchema, chatCompletionRules),
-    completion: bodyValidator(completionSchema),
-    embedding: bodyValidator(embeddingSchema),
+    chat: bodyValidator(chatCompletionSchema, chatCompletionRules, ajv),
+    completion: bodyValidator(completionSchema, undefined, ajv),
+    embedding: bodyValidator(embeddingSchema, undefined, ajv),
   };
 }
 export type V1BodyParsers = ReturnType<typeof v1BodyParsers>;
