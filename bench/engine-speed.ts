@@ -118,6 +118,10 @@ async function runCase(c: EngineSpeedCase, runs: number, llamaServerBinary: stri
     const host = await loadDirectEngine({ path: modelPath, parallel: c.streams, contextSize, threads: c.threads });
     cleanups.push(() => host.dispose());
     rounds.set("direct", directRound(host, c, logitBias));
+    // As many short requests as the servers get: the same V8 warm-up, and the thread tuner past its
+    // first probes (which come often at first and then ever more rarely), as in the runner.
+    const shortRound = directRound(host, { ...c, streams: 1, tokens: 4 }, logitBias);
+    for (let i = 0; i < warmUpRequests; i++) await shortRound();
 
     // node-llama-cpp alone, none of LMX's code: the binding's own speed, to tell LMX's cost from its.
     const raw = await rawEngine(modelPath, c, banned);
@@ -182,9 +186,9 @@ async function runCase(c: EngineSpeedCase, runs: number, llamaServerBinary: stri
  * only after some hundreds of requests (its cold code competes with the model's threads for the cores).
  * llama-server gets the same, though its C++ has nothing to warm.
  */
-const httpWarmUpRequests = 200;
+const warmUpRequests = 200;
 async function warmUp(url: string, body: (seed: number) => Record<string, unknown>): Promise<void> {
-  for (let i = 0; i < httpWarmUpRequests; i++) await timedStream(url, { ...body(1_000_000 + i), max_tokens: 4 });
+  for (let i = 0; i < warmUpRequests; i++) await timedStream(url, { ...body(1_000_000 + i), max_tokens: 4 });
 }
 
 function httpRound(url: string, streams: number, body: (seed: number) => Record<string, unknown>): Round {
