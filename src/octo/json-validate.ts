@@ -1,5 +1,6 @@
 /**
- * A small JSON Schema validator for the judge (ajv is only a dev dependency). It covers what the
+ * A small JSON Schema validator for the judge, written when ajv was only a dev dependency (it is a
+ * runtime one now, for request bodies: moving the judge onto it is still to do). It covers what the
  * engine's grammars and arm schemas use: type (and type lists, integer), enum, const, properties,
  * required, additionalProperties, patternProperties-free objects, items / prefixItems, min/max items,
  * lengths, pattern, numeric bounds, multipleOf, anyOf / oneOf / allOf / not, local $ref ($defs,
