@@ -1,6 +1,6 @@
 import { Ajv, type ValidateFunction } from "ajv";
 import { z } from "zod";
-import { invalidRequest } from "../errors.js";
+import { parseBody } from "./request-context.js";
 
 /**
  * Request-body validation with a compiled fast path.
@@ -23,17 +23,9 @@ import { invalidRequest } from "../errors.js";
 export function bodyValidator<T extends z.ZodType>(schema: T, rules?: BodyRules<z.infer<T>>, ajv: Ajv = bodyAjv()): (body: unknown) => z.infer<T> {
   const fast = compileFastPath(schema, ajv);
   return (body) => {
-    if (body === undefined || body === null || typeof body !== "object" || Array.isArray(body)) {
-      throw invalidRequest("The request body must be a JSON object.", null, "invalid_body");
-    }
-    let value: z.infer<T>;
-    // The body itself, not a copy (a copy costs more than the check here); zod's path returns a copy.
-    if (fast?.(body)) value = body as z.infer<T>;
-    else {
-      const result = schema.safeParse(body, { reportInput: true });
-      if (!result.success) throw result.error;
-      value = result.data;
-    }
+    // The body itself, not a copy (a copy costs more than the check here); zod's path returns a copy,
+    // and refuses what is not a JSON object at all.
+    const value = fast?.(body) ? (body as z.infer<T>) : parseBody(schema, body);
     const issue = rules?.(value);
     if (issue) throw new z.ZodError([{ code: "custom", path: issue.path, message: issue.message, input: undefined }]);
     return value;
