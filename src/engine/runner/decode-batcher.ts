@@ -29,6 +29,9 @@ export class DecodeBatcher {
   private timer: NodeJS.Timeout | null = null;
   private dispatch: (() => void) | null = null;
   private immediate: NodeJS.Immediate | null = null;
+  /** See `keepEventLoopTurning`; null: the decodes themselves return through the event loop. */
+  private turnEveryMs: number | null = null;
+  private lastTurn = 0;
 
   constructor(
     /** Told how long each batch of generated tokens took, from its release to its last sampled token. */
@@ -74,13 +77,31 @@ export class DecodeBatcher {
     this.immediate ??= setImmediate(this.dispatchNow);
   };
 
+  /**
+   * For a context that decodes on this thread (sync-decode.ts): its steps would then follow each other
+   * without ever returning to the event loop (node-llama-cpp dispatches at once when every sequence of
+   * the context has a step queued), so new requests, aborts and stream timers would wait for the whole
+   * generation. With this, steps go out on the event loop's next turn when the last turn is `everyMs`
+   * or more ago; the steps of one batch all wait for the same turn.
+   */
+  keepEventLoopTurning(everyMs: number): void {
+    this.turnEveryMs = everyMs;
+  }
+
   private run<T>(decode: () => Promise<T>, batch: Batch): Promise<T> {
     this.inFlight++;
     let decoding: Promise<T>;
-    try {
-      decoding = decode();
-    } catch (err) {
-      decoding = Promise.reject(err);
+    if (this.turnEveryMs !== null && performance.now() - this.lastTurn >= this.turnEveryMs) {
+      decoding = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.lastTurn = performance.now();
+        return decode();
+      });
+    } else {
+      try {
+        decoding = decode();
+      } catch (err) {
+        decoding = Promise.reject(err);
+      }
     }
     return decoding.finally(() => {
       this.inFlight--;
@@ -107,6 +128,7 @@ export class DecodeBatcher {
 
   private readonly dispatchNow = (): void => {
     this.immediate = null;
+    this.lastTurn = performance.now();
     const dispatch = this.dispatch;
     this.dispatch = null;
     dispatch?.();

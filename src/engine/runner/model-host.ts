@@ -34,6 +34,7 @@ import type {
 import { DecodeBatcher } from "./decode-batcher.js";
 import { generateChoice, type ToolPlan } from "./generate.js";
 import { SequencePool } from "./sequence-pool.js";
+import { enableSyncDecode } from "./sync-decode.js";
 import { ThreadTuner } from "./thread-tuner.js";
 
 export type HostLogger = (level: "debug" | "info" | "warn" | "error", message: string) => void;
@@ -106,6 +107,11 @@ export class ModelHost {
         ...(options.flashAttention !== null ? { flashAttention: options.flashAttention } : {}),
         createSignal: signal,
       });
+      // On the CPU only: untried on GPUs, where a decode waits for the device rather than computes. The
+      // draft model's context (speculative decoding) keeps its worker thread: it drafts while this one decodes.
+      const syncDecode = llama.gpu === false && enableSyncDecode(context);
+      if (syncDecode) batcher.keepEventLoopTurning(1);
+      log("debug", syncDecode ? "generation steps decode on the runner's thread" : "every decode runs on a libuv worker thread");
       let draft: { model: LlamaModel; context: LlamaContext } | null = null;
       try {
         draft = await loadDraft(llama, model, options, contextSize, signal);

@@ -1,0 +1,117 @@
+import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel, type Token } from "node-llama-cpp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ModelHost } from "../../src/engine/runner/model-host.js";
+import { enableSyncDecode } from "../../src/engine/runner/sync-decode.js";
+import { testModelPath } from "../support/models.js";
+
+// Long enough that the prompt's batch (over 16 tokens) still goes to libuv's worker thread.
+const longPrompt = "Once upon a time, there was a little girl named Lily. She loved to play outside in the sun with her dog.";
+const shortPrompt = "Tom had a red ball.";
+
+async function greedy(context: LlamaContext, prompts: string[], model: LlamaModel, tokens: number): Promise<Token[][]> {
+  // All sequences at once, so generation steps are batches of several tokens.
+  return Promise.all(
+    prompts.map(async (prompt) => {
+      const sequence = context.getSequence();
+      const out: Token[] = [];
+      try {
+        for await (const token of sequence.evaluate(model.tokenize(prompt), { temperature: 0 })) {
+          out.push(token);
+          if (out.length === tokens) break;
+        }
+      } finally {
+        sequence.dispose();
+      }
+      return out;
+    }),
+  );
+}
+
+describe("decoding generation steps on the calling thread", () => {
+  let llama: Llama;
+  let model: LlamaModel;
+
+  beforeAll(async () => {
+    llama = await getLlama({ gpu: false, maxThreads: 1, build: "never", logLevel: LlamaLogLevel.error, progressLogs: false });
+    model = await llama.loadModel({ modelPath: testModelPath("stories260K") });
+  });
+  afterAll(async () => {
+    await model?.dispose();
+    await llama?.dispose();
+  });
+
+  it("is supported only by a local build of the patched addon, and gives the same tokens as the worker thread", async () => {
+    const prompts = [longPrompt, shortPrompt, shortPrompt.replace("red", "blue")];
+    const onWorker = await model.createContext({ contextSize: 512, sequences: prompts.length, threads: 1 });
+    const reference = await greedy(onWorker, prompts, model, 48);
+    await onWorker.dispose();
+
+    const onCaller = await model.createContext({ contextSize: 512, sequences: prompts.length, threads: 1 });
+    const supported = enableSyncDecode(onCaller);
+    // The prebuilt binaries come from node-llama-cpp's release, without LMX's patch.
+    if (llama.buildType === "prebuilt") expect(supported).toBe(false);
+    const first = await greedy(onCaller, prompts, model, 48);
+    // A sequence that ends early and one that starts late: the batch changes size between steps.
+    const [late, again] = await Promise.all([greedy(onCaller, [shortPrompt], model, 8), greedy(onCaller, [longPrompt], model, 48)]);
+    await onCaller.dispose();
+
+    expect(reference.map((t) => t.length)).toEqual([48, 48, 48]);
+    expect(first).toEqual(reference);
+    expect(late[0]).toEqual(reference[1]!.slice(0, 8));
+    expect(again[0]).toEqual(reference[0]);
+  });
+
+  it("lets timers and I/O run while a lone request generates in a runner's engine", async () => {
+    const host = await ModelHost.load({
+      id: "stories",
+      path: testModelPath("stories260K"),
+      parallel: 1,
+      contextSize: 1024,
+      threads: 1,
+      gpu: "cpu",
+      gpuLayers: "auto",
+      batchSize: null,
+      flashAttention: null,
+      prefixCache: true,
+      speculative: null,
+      streamIntervalMs: 0,
+    });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const started = performance.now();
+    try {
+      const result = await host.generate(
+        {
+          kind: "completion",
+          prompt: shortPrompt,
+          suffix: null,
+          echo: false,
+          maxTokens: 600,
+          stop: [],
+          n: 1,
+          logprobs: null,
+          sampling: { temperature: 0, topP: 1, topK: 0, minP: 0, repeatPenalty: 1, frequencyPenalty: 0, presencePenalty: 0, repeatLastN: 64, seed: 1, logitBias: {} },
+        },
+        () => {},
+        new AbortController().signal,
+      );
+      expect(result.usage.completionTokens).toBeGreaterThan(20);
+    } finally {
+      clearInterval(timer);
+      await host.dispose();
+    }
+    const elapsed = performance.now() - started;
+    // Without the turns the timer could not fire at all until the generation ended.
+    expect(ticks).toBeGreaterThanOrEqual(Math.max(2, Math.floor(elapsed / 5 / 3)));
+  });
+
+  it("still refuses a decode on a disposed context with an error, not a crash", async () => {
+    const context = await model.createContext({ contextSize: 256, sequences: 1, threads: 1 });
+    enableSyncDecode(context);
+    const sequence = context.getSequence();
+    await context.dispose();
+    await expect(async () => {
+      for await (const _ of sequence.evaluate(model.tokenize(shortPrompt), { temperature: 0 })) break;
+    }).rejects.toThrow();
+  });
+});
