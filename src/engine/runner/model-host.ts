@@ -111,7 +111,7 @@ export class ModelHost {
       // draft model's context (speculative decoding) keeps its worker thread: it drafts while this one decodes.
       const syncDecode = llama.gpu === false && enableSyncDecode(context);
       if (syncDecode) batcher.keepEventLoopTurning(1);
-      log("debug", syncDecode ? "generation steps decode on the runner's thread" : "every decode runs on a libuv worker thread");
+      log("info", `node-llama-cpp ${llama.buildType} binary: ${syncDecode ? "generation steps decode on the runner's thread" : "every decode runs on a libuv worker thread"}`);
       let draft: { model: LlamaModel; context: LlamaContext } | null = null;
       try {
         draft = await loadDraft(llama, model, options, contextSize, signal);
