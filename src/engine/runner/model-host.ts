@@ -107,9 +107,10 @@ export class ModelHost {
         ...(options.flashAttention !== null ? { flashAttention: options.flashAttention } : {}),
         createSignal: signal,
       });
-      // On the CPU only: untried on GPUs, where a decode waits for the device rather than computes. The
-      // draft model's context (speculative decoding) keeps its worker thread: it drafts while this one decodes.
-      const syncDecode = llama.gpu === false && enableSyncDecode(context);
+      // On the CPU only: untried on GPUs, where a decode waits for the device rather than computes. Not
+      // with a draft model either: its context drafts on libuv's worker thread while this one decodes, and
+      // with both computing at once their threads would outnumber the cores.
+      const syncDecode = llama.gpu === false && options.speculative?.kind !== "draft" && enableSyncDecode(context);
       if (syncDecode) batcher.keepEventLoopTurning(1);
       log("info", `node-llama-cpp ${llama.buildType} binary: ${syncDecode ? "generation steps decode on the runner's thread" : "every decode runs on a libuv worker thread"}`);
       let draft: { model: LlamaModel; context: LlamaContext } | null = null;
