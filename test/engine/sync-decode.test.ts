@@ -1,6 +1,6 @@
 import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel, type Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ModelHost } from "../../src/engine/runner/model-host.js";
+import { greedyCompletion, loadDirectEngine } from "../../bench/lib/direct-engine.js";
 import { enableSyncDecode } from "../../src/engine/runner/sync-decode.js";
 import { testModelPath } from "../support/models.js";
 
@@ -64,40 +64,14 @@ describe("decoding generation steps on the calling thread", () => {
   });
 
   it("lets timers and I/O run while a lone request generates in a runner's engine", async () => {
-    const host = await ModelHost.load({
-      id: "stories",
-      path: testModelPath("stories260K"),
-      parallel: 1,
-      contextSize: 1024,
-      threads: 1,
-      gpu: "cpu",
-      gpuLayers: "auto",
-      batchSize: null,
-      flashAttention: null,
-      prefixCache: true,
-      speculative: null,
-      streamIntervalMs: 0,
-    });
+    // The engine as `lmx serve` loads it, in this process (the benchmarks' direct path).
+    const host = await loadDirectEngine({ path: testModelPath("stories260K"), parallel: 1, contextSize: 1024, threads: 1 });
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
     const started = performance.now();
     let elapsed = 0;
     try {
-      const result = await host.generate(
-        {
-          kind: "completion",
-          prompt: shortPrompt,
-          suffix: null,
-          echo: false,
-          maxTokens: 600,
-          stop: [],
-          n: 1,
-          logprobs: null,
-          sampling: { temperature: 0, topP: 1, topK: 0, minP: 0, repeatPenalty: 1, frequencyPenalty: 0, presencePenalty: 0, repeatLastN: 64, seed: 1, logitBias: {} },
-        },
-        () => {},
-        new AbortController().signal,
-      );
+      const result = await host.generate(greedyCompletion(shortPrompt, 600, 1, {}), () => {}, new AbortController().signal);
       elapsed = performance.now() - started;
       expect(result.usage.completionTokens).toBeGreaterThan(20);
     } finally {
